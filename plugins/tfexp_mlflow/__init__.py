@@ -1,0 +1,67 @@
+"""MLflow tracker: one MLflow run per tfexp run, fed by the tracking hooks.
+
+Per-run state lives in ``run.info["mlflow"]`` (a :class:`Session`), so nothing leaks
+between the jobs of a multirun and a run without MLflow (``tracking=none``) costs nothing.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from tfexp import hookimpl
+from tfexp_mlflow.session import Session
+
+
+def session_of(run) -> Session | None:
+    return run.info.get("mlflow")
+
+
+@hookimpl(tryfirst=True)
+def tfexp_before_run(run):
+    if run.cfg.tracking.mlflow:
+        run.info["mlflow"] = session = Session.start(run)
+        run.info["mlflow_run_id"] = session.run_id
+
+
+@hookimpl
+def tfexp_log_params(run, params):
+    if session := session_of(run):
+        session.log_params(params)
+
+
+@hookimpl
+def tfexp_log_metrics(run, metrics, step):
+    if session := session_of(run):
+        session.buffer.add(metrics, step)
+
+
+@hookimpl
+def tfexp_set_tags(run, tags):
+    if session := session_of(run):
+        session.set_tags(tags)
+
+
+@hookimpl
+def tfexp_log_artifact(run, path, artifact_path):
+    if session := session_of(run):
+        session.log_artifact(path, artifact_path)
+
+
+@hookimpl
+def tfexp_export_model(run, model):
+    if (session := session_of(run)) and run.cfg.tracking.log_model:
+        session.log_keras_model(model, run.datasets)
+
+
+@hookimpl
+def tfexp_on_run_error(run, error):
+    if session := session_of(run):
+        text = "".join(traceback.format_exception(error))
+        session.client.log_text(session.run_id, text, "error/traceback.txt")
+        session.client.set_tag(session.run_id, "tfexp.error", f"{type(error).__name__}: {error}"[:5000])
+
+
+@hookimpl(trylast=True)
+def tfexp_after_run(run, status):
+    if session := session_of(run):
+        session.finish(run, status)

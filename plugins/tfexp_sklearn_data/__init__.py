@@ -1,0 +1,58 @@
+"""Built-in datasets that need no download: sklearn's bundled digits and a generated set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfexp import hookimpl
+from tfexp.components import DatasetSpec
+from tfexp.data import Datasets
+
+
+def split_arrays(x: np.ndarray, y: np.ndarray, cfg, seed: int) -> dict[str, np.ndarray]:
+    """Stratified train/val/test split, deterministic for a seed."""
+    from sklearn.model_selection import train_test_split
+
+    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=cfg.test_fraction, stratify=y, random_state=seed)
+    val_share = cfg.val_fraction / (1 - cfg.test_fraction)
+    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val_share, stratify=y_rest, random_state=seed)
+    return dict(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test)
+
+
+def load_digits(cfg, seed: int) -> Datasets:
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    x = (bunch.data / 16.0).astype("float32")  # pixel values are 0..16
+    if cfg.image_shape:
+        x = x.reshape(-1, 8, 8, 1)
+    y = bunch.target.astype("int32")
+    return Datasets(**split_arrays(x, y, cfg, seed), class_names=[str(c) for c in bunch.target_names])
+
+
+def load_synthetic(cfg, seed: int) -> Datasets:
+    from sklearn.datasets import make_classification
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = make_classification(
+        n_samples=cfg.n_samples,
+        n_features=cfg.n_features,
+        n_informative=cfg.n_informative,
+        n_redundant=0,
+        n_classes=cfg.n_classes,
+        class_sep=cfg.class_sep,
+        random_state=seed,
+    )
+    arrays = split_arrays(x.astype("float32"), y.astype("int32"), cfg, seed)
+    scaler = StandardScaler().fit(arrays["x_train"])  # fit on train only: no leak
+    for split in ("train", "val", "test"):
+        arrays[f"x_{split}"] = scaler.transform(arrays[f"x_{split}"]).astype("float32")
+    return Datasets(**arrays, class_names=[str(c) for c in range(cfg.n_classes)])
+
+
+@hookimpl
+def tfexp_register_datasets():
+    return [
+        DatasetSpec("digits", load_digits, "sklearn's bundled 8x8 digits, 10 classes, 1797 images"),
+        DatasetSpec("synthetic", load_synthetic, "sklearn make_classification (data.n_samples, n_features, n_classes)"),
+    ]

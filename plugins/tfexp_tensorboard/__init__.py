@@ -1,0 +1,38 @@
+"""TensorBoard tracker: scalars for every logged metric, under ``<output_dir>/tensorboard``."""
+
+from tfexp import hookimpl
+
+
+def writer_of(run):
+    return run.info.get("tensorboard_writer")
+
+
+@hookimpl
+def tfexp_before_run(run):
+    if run.cfg.tracking.tensorboard:
+        import tensorflow as tf
+        from omegaconf import OmegaConf
+
+        logdir = run.output_dir / "tensorboard"
+        run.info["tensorboard_dir"] = logdir
+        run.info["tensorboard_writer"] = writer = tf.summary.create_file_writer(str(logdir))
+        with writer.as_default():
+            tf.summary.text("config", f"```\n{OmegaConf.to_yaml(run.cfg, resolve=True)}\n```", step=0)
+
+
+@hookimpl
+def tfexp_log_metrics(run, metrics, step):
+    if writer := writer_of(run):
+        import tensorflow as tf
+
+        with writer.as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(name, value)
+
+
+@hookimpl
+def tfexp_after_run(run, status):
+    if writer := writer_of(run):
+        writer.close()
+        run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
+        run.summary.append(f"TensorBoard: tensorboard --logdir {run.info['tensorboard_dir']}")

@@ -1,0 +1,44 @@
+"""``python -m tfexp``: the Hydra entry point.
+
+Only Hydra, OmegaConf and tfexp's config module are imported here; TensorFlow and
+MLflow are imported when a run actually starts, so ``--help``/``--cfg`` stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from tfexp.config import register_configs
+from tfexp.errors import TfexpError
+
+log = logging.getLogger("tfexp")
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    from tfexp.runner import run_experiment
+
+    hydra_cfg = HydraConfig.get()
+    try:
+        run_experiment(cfg, hydra_cfg.runtime.output_dir)
+    except TfexpError as exc:
+        # One line on the console; the traceback goes to the run's log file (and MLflow).
+        log.error("tfexp: error: %s", exc, exc_info=True)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise
+        sys.exit(1)
+
+
+def cli() -> None:
+    main()
+
+
+if __name__ == "__main__":
+    cli()

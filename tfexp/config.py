@@ -1,0 +1,144 @@
+"""Structured configs: types for every key tfexp itself reads, checked by Hydra/OmegaConf.
+
+A wrong type fails at composition time naming the key (``trainer.epochs``) and the
+expected type; :func:`validate` adds the range checks types cannot express. Nothing here
+imports TensorFlow or MLflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from tfexp.errors import ConfigError
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    steps_per_epoch: Optional[int] = None
+    """Limit each epoch to this many batches (``debug=fast`` uses it)."""
+    verbose: int = 1
+    """Keras verbosity: 1 progress bar, 2 one line per epoch, 0 silent."""
+
+
+@dataclass
+class TrackingConfig:
+    mlflow: bool = True
+    tensorboard: bool = True
+    uri: Optional[str] = None
+    """MLflow tracking URI; default ``$MLFLOW_TRACKING_URI`` or ``sqlite:///<cwd>/mlflow.db``."""
+    experiment_name: str = "tfexp"
+    run_name: Optional[str] = None
+    log_every_n_steps: int = 0
+    """Also log training metrics every N optimizer steps (0: per epoch only)."""
+    log_model: bool = True
+    flush_interval_s: float = 2.0
+    """How often buffered metrics are written to MLflow from the background thread."""
+
+
+@dataclass
+class ComponentConfig:
+    name: str = MISSING
+
+
+@dataclass
+class MLPConfig(ComponentConfig):
+    hidden_units: list[int] = field(default_factory=lambda: [256, 128])
+    activation: str = "relu"
+    dropout: float = 0.1
+
+
+@dataclass
+class CNNConfig(ComponentConfig):
+    filters: list[int] = field(default_factory=lambda: [32, 64])
+    kernel_size: int = 3
+    dense_units: int = 128
+    dropout: float = 0.2
+
+
+@dataclass
+class SplitConfig(ComponentConfig):
+    val_fraction: float = 0.15
+    test_fraction: float = 0.2
+
+
+@dataclass
+class DigitsConfig(SplitConfig):
+    image_shape: bool = True
+    """Return 8x8x1 images (True) or flat 64-vectors (False)."""
+
+
+@dataclass
+class SyntheticConfig(SplitConfig):
+    n_samples: int = 2000
+    n_features: int = 20
+    n_informative: int = 10
+    n_classes: int = 4
+    class_sep: float = 1.0
+
+
+@dataclass
+class Config:
+    model: Any = MISSING
+    data: Any = MISSING
+    strategy: Any = MISSING
+    technique: Any = MISSING
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    seed: int = 42
+    debug: Any = None
+
+
+def register_configs() -> None:
+    """Put the schemas where the YAML files in ``tfexp/conf`` find them."""
+    cs = ConfigStore.instance()
+    cs.store(name="tfexp_schema", node=Config)
+    for group, name, node in [
+        ("model", "mlp", MLPConfig),
+        ("model", "cnn", CNNConfig),
+        ("data", "digits", DigitsConfig),
+        ("data", "synthetic", SyntheticConfig),
+    ]:
+        cs.store(group=f"schema/{group}", name=name, node=node)
+
+
+def apply_debug(cfg: DictConfig) -> DictConfig:
+    """Merge the ``debug`` node onto the root, last.
+
+    Hydra applies ``+experiment=X`` after every group in the defaults list, so a global
+    ``debug`` package would lose to the preset; merging it here keeps
+    ``+experiment=X debug=fast`` fast. Tune it with ``debug.trainer.epochs=2``.
+    """
+    if not cfg.get("debug"):
+        return cfg
+    return OmegaConf.merge(cfg, cfg.debug)
+
+
+def _check(ok: bool, key: str, expected: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid: expected {expected}. Fix it on the command line ({key}=...) or in your config.")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range checks for core keys; plugins check their own keys in ``tfexp_configure``."""
+    t = cfg.trainer
+    _check(t.epochs >= 1, "trainer.epochs", "an integer >= 1", t.epochs)
+    _check(t.batch_size >= 1, "trainer.batch_size", "an integer >= 1", t.batch_size)
+    _check(t.learning_rate > 0, "trainer.learning_rate", "a number > 0", t.learning_rate)
+    _check(t.steps_per_epoch is None or t.steps_per_epoch >= 1, "trainer.steps_per_epoch", "null or an integer >= 1", t.steps_per_epoch)
+    _check(t.verbose in (0, 1, 2), "trainer.verbose", "0, 1 or 2", t.verbose)
+    _check(cfg.tracking.log_every_n_steps >= 0, "tracking.log_every_n_steps", "an integer >= 0", cfg.tracking.log_every_n_steps)
+    for group in ("model", "data", "strategy", "technique"):
+        node = cfg.get(group)
+        _check(isinstance(node, DictConfig) and isinstance(node.get("name"), str), f"{group}.name", "a component name (a string)", node)
+    data = cfg.data
+    for key in ("val_fraction", "test_fraction"):
+        if key in data:
+            _check(0 < data[key] < 1, f"data.{key}", "a fraction between 0 and 1", data[key])

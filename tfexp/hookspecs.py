@@ -1,0 +1,167 @@
+"""Every hook a tfexp plugin can implement, grouped by the phase in which it fires.
+
+Hooks fire in this order during one run (see docs/design.md):
+
+1. registration: ``tfexp_register_models`` / ``_datasets`` / ``_strategies`` / ``_techniques``
+2. ``tfexp_configure`` -> ``tfexp_before_run`` -> ``tfexp_after_strategy_created``
+   -> ``tfexp_build_datasets`` -> ``tfexp_build_model`` -> ``tfexp_before_compile``
+   -> ``tfexp_before_fit`` -> ``tfexp_run_fit`` (fires ``tfexp_on_epoch_end``)
+   -> ``tfexp_after_fit`` -> ``tfexp_evaluate`` -> ``tfexp_export_model``
+3. on failure ``tfexp_on_run_error`` (then the error is re-raised);
+   always ``tfexp_after_run`` (from ``finally``).
+
+Tracking hooks (``tfexp_log_*``, ``tfexp_set_tags``) fire whenever anything calls the
+run's tracking sink (:class:`tfexp.run.Run`); trackers implement them.
+
+Only hooks that *produce* something are ``firstresult``; the built-in defaults of those
+are ``trylast`` so that any plugin or technique can take over.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pluggy
+
+from tfexp import PROJECT
+
+if TYPE_CHECKING:
+    import keras
+    from omegaconf import DictConfig
+
+    from tfexp.components import DatasetSpec, ModelSpec, StrategySpec, TechniqueSpec
+    from tfexp.data import Datasets
+    from tfexp.run import Run
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# -- registration ---------------------------------------------------------------------
+
+
+@hookspec
+def tfexp_register_models() -> Iterable[ModelSpec]:
+    """Return the models this plugin provides (selected with ``model.name``)."""
+
+
+@hookspec
+def tfexp_register_datasets() -> Iterable[DatasetSpec]:
+    """Return the datasets this plugin provides (selected with ``data.name``)."""
+
+
+@hookspec
+def tfexp_register_strategies() -> Iterable[StrategySpec]:
+    """Return the distribution strategies this plugin provides (``strategy.name``)."""
+
+
+@hookspec
+def tfexp_register_techniques() -> Iterable[TechniqueSpec]:
+    """Return the training techniques this plugin provides (``technique.name``)."""
+
+
+# -- run lifecycle --------------------------------------------------------------------
+
+
+@hookspec
+def tfexp_configure(cfg: DictConfig) -> None:
+    """Validate or adjust the composed config before anything heavy is imported.
+
+    Raise :class:`tfexp.errors.ConfigError` with the key and the expected value."""
+
+
+@hookspec
+def tfexp_before_run(run: Run) -> None:
+    """A run starts: trackers open their run and record config and tags here."""
+
+
+@hookspec
+def tfexp_after_strategy_created(run: Run, strategy: Any) -> None:
+    """The ``tf.distribute.Strategy`` exists (``run.strategy``); nothing is built yet."""
+
+
+@hookspec(firstresult=True)
+def tfexp_build_datasets(run: Run) -> Datasets | None:
+    """Return the run's :class:`tfexp.data.Datasets`; the default loads ``data.name``."""
+
+
+@hookspec(firstresult=True)
+def tfexp_build_model(run: Run, datasets: Datasets) -> keras.Model | None:
+    """Return the model to train; called inside ``strategy.scope()``.
+
+    The default builds ``model.name`` for the datasets' input shape and outputs."""
+
+
+@hookspec
+def tfexp_before_compile(run: Run, model: keras.Model, compile_kwargs: dict) -> None:
+    """Change ``compile_kwargs`` (optimizer, loss, metrics) in place before ``compile``."""
+
+
+@hookspec
+def tfexp_before_fit(run: Run, model: keras.Model) -> list | None:
+    """Return Keras callbacks to add to training (a list, or None)."""
+
+
+@hookspec(firstresult=True)
+def tfexp_run_fit(run: Run, model: keras.Model, datasets: Datasets, callbacks: list) -> dict | None:
+    """Train, and return the history as ``{metric: [value per epoch]}``.
+
+    The default calls ``model.fit``; techniques with their own loop (RL, distillation
+    stages) implement this and must call ``run.epoch_end(epoch, logs)`` per epoch."""
+
+
+@hookspec
+def tfexp_on_epoch_end(run: Run, epoch: int, logs: dict[str, float]) -> None:
+    """An epoch ended with these (already float) metrics; epochs count from 0."""
+
+
+@hookspec
+def tfexp_after_fit(run: Run, model: keras.Model, history: dict) -> None:
+    """Training finished normally; ``history`` is what ``tfexp_run_fit`` returned."""
+
+
+@hookspec(firstresult=True)
+def tfexp_evaluate(run: Run, model: keras.Model, datasets: Datasets) -> dict[str, float] | None:
+    """Return test-split metrics without prefix (``{"accuracy": 0.97}``); the runner
+    logs them as ``test_<name>``. The default calls ``model.evaluate`` and plots."""
+
+
+@hookspec
+def tfexp_export_model(run: Run, model: keras.Model) -> None:
+    """Persist the trained model (trackers log it; exporters write serving formats)."""
+
+
+@hookspec
+def tfexp_on_run_error(run: Run, error: BaseException) -> None:
+    """The run raised ``error``; it is re-raised after every implementation ran."""
+
+
+@hookspec
+def tfexp_after_run(run: Run, status: str) -> None:
+    """Always fires last, with ``FINISHED``, ``FAILED`` or ``KILLED``.
+
+    Trackers flush and close here; the runner prints ``run.summary`` afterwards."""
+
+
+# -- tracking sink --------------------------------------------------------------------
+
+
+@hookspec
+def tfexp_log_params(run: Run, params: dict[str, Any]) -> None:
+    """Record parameters (flat dotted keys)."""
+
+
+@hookspec
+def tfexp_log_metrics(run: Run, metrics: dict[str, float], step: int) -> None:
+    """Record metric values at ``step`` (an epoch, or a global step for per-step metrics).
+
+    Called on the training thread: implementations must not block (buffer instead)."""
+
+
+@hookspec
+def tfexp_set_tags(run: Run, tags: dict[str, str]) -> None:
+    """Record tags (technique, model, versions, ...)."""
+
+
+@hookspec
+def tfexp_log_artifact(run: Run, path: str, artifact_path: str | None) -> None:
+    """Record a file or directory produced by the run under ``artifact_path``."""

@@ -1,0 +1,65 @@
+"""One run's state and its tracking sink: everything logged goes through the hooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from tfexp.registry import Registry
+
+
+@dataclass
+class Run:
+    """What plugins see of the run in progress.
+
+    Log through the methods here, never to MLflow or TensorBoard directly: trackers
+    are plugins, and a run without them (``tracking=none``) must still work.
+    """
+
+    cfg: DictConfig
+    output_dir: Path
+    hook: Any
+    registry: Registry
+    strategy: Any = None
+    datasets: Any = None
+    model: Any = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    """Free-form facts plugins share (e.g. ``mlflow_run_id``)."""
+    summary: list[str] = field(default_factory=list)
+    """Lines printed when the run ends (trackers add where to look)."""
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.hook.tfexp_log_params(run=self, params=params)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        self.hook.tfexp_log_metrics(run=self, metrics=metrics, step=step)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.hook.tfexp_set_tags(run=self, tags=tags)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self.hook.tfexp_log_artifact(run=self, path=str(path), artifact_path=artifact_path)
+
+    def log_figure(self, figure: Any, filename: str) -> Path:
+        """Save a matplotlib figure under ``<output_dir>/plots`` and log it."""
+        import matplotlib.pyplot as plt
+
+        path = self.output_dir / "plots" / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        self.log_artifact(path, "plots")
+        return path
+
+    def epoch_end(self, epoch: int, logs: dict[str, Any], prefix: str = "") -> None:
+        """Record one epoch's metrics (history + trackers) and fire ``tfexp_on_epoch_end``."""
+        values = {f"{prefix}{k}": float(v) for k, v in logs.items()}
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(value)
+        self.log_metrics(values, step=epoch)
+        self.hook.tfexp_on_epoch_end(run=self, epoch=epoch, logs=values)

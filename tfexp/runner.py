@@ -1,0 +1,108 @@
+"""Runs one experiment: resolves components, fires the lifecycle hooks in order.
+
+The order (documented in docs/design.md and tfexp/hookspecs.py) is the contract plugin
+authors rely on; change it only deliberately.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from tfexp.config import apply_debug, validate
+from tfexp.plugins import get_plugin_manager, get_registry
+from tfexp.run import Run
+
+log = logging.getLogger("tfexp")
+
+FINISHED, FAILED, KILLED = "FINISHED", "FAILED", "KILLED"
+
+
+def resolve_components(cfg: DictConfig, registry) -> None:
+    """Fail on unknown names before anything heavy is imported or a run is opened."""
+    for kind in ("model", "data", "strategy", "technique"):
+        registry.entry(kind, cfg[kind].name)
+
+
+def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None) -> Run:
+    """Run the experiment described by ``cfg``, writing outputs under ``output_dir``."""
+    cfg = apply_debug(cfg)
+    validate(cfg)
+    pm = pm or get_plugin_manager()
+    registry = get_registry(pm)
+    resolve_components(cfg, registry)
+    technique = registry.get("technique", cfg.technique.name).factory(cfg.technique)
+    technique_name = f"technique:{cfg.technique.name}"
+    pm.register(technique, name=technique_name)
+    try:
+        pm.hook.tfexp_configure(cfg=cfg)
+        run = Run(cfg=cfg, output_dir=Path(output_dir), hook=pm.hook, registry=registry)
+        _execute(run)
+    finally:
+        pm.unregister(name=technique_name)
+    return run
+
+
+def _execute(run: Run) -> None:
+    hook, cfg = run.hook, run.cfg
+    os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files, never windows
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ info lines are noise here
+    status = FAILED
+    hook.tfexp_before_run(run=run)
+    try:
+        import keras
+
+        from tfexp.callbacks import HookCallback
+        from tfexp.defaults import compile_kwargs_for
+
+        keras.utils.set_random_seed(cfg.seed)
+        run.strategy = run.registry.get("strategy", cfg.strategy.name).create(cfg.strategy)
+        hook.tfexp_after_strategy_created(run=run, strategy=run.strategy)
+        run.datasets = datasets = hook.tfexp_build_datasets(run=run)
+        with run.strategy.scope():
+            run.model = model = hook.tfexp_build_model(run=run, datasets=datasets)
+            compile_kwargs = compile_kwargs_for(run, datasets)
+            hook.tfexp_before_compile(run=run, model=model, compile_kwargs=compile_kwargs)
+            model.compile(**compile_kwargs)
+        callbacks = [cb for cbs in hook.tfexp_before_fit(run=run, model=model) for cb in cbs or ()]
+        callbacks.append(HookCallback(run))
+        history = hook.tfexp_run_fit(run=run, model=model, datasets=datasets, callbacks=callbacks)
+        hook.tfexp_after_fit(run=run, model=model, history=history)
+        run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, datasets=datasets).items()}
+        run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)
+        hook.tfexp_export_model(run=run, model=model)
+        status = FINISHED
+    except KeyboardInterrupt as exc:
+        status = KILLED
+        hook.tfexp_on_run_error(run=run, error=exc)
+        raise
+    except BaseException as exc:
+        hook.tfexp_on_run_error(run=run, error=exc)
+        raise
+    finally:
+        try:
+            hook.tfexp_after_run(run=run, status=status)
+        finally:
+            _reset_keras_state()
+            _print_summary(run, status)
+
+
+def _reset_keras_state() -> None:
+    """Jobs run one after another in one process (multirun) must not share state."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def _print_summary(run: Run, status: str) -> None:
+    metrics = {**{k: v[-1] for k, v in run.history.items() if k.startswith("val_")}, **run.test_metrics}
+    lines = [f"tfexp run {status}: technique={run.cfg.technique.name} model={run.cfg.model.name} data={run.cfg.data.name}"]
+    if metrics:
+        lines.append("  " + "  ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
+    lines.append(f"  outputs: {run.output_dir}")
+    lines += [f"  {line}" for line in run.summary]
+    log.info("\n".join(lines))
