@@ -28,9 +28,11 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     try:
         run_experiment(cfg, hydra_cfg.runtime.output_dir)
-    except TfexpError as exc:
+    except Exception as exc:
         # One line on the console; the traceback goes to the run's log file (and MLflow).
-        log.error("tfexp: error: %s", exc, exc_info=True)
+        message = str(exc) if isinstance(exc, TfexpError) else f"{type(exc).__name__}: {exc}"
+        log_file = f"{hydra_cfg.runtime.output_dir}/{hydra_cfg.job.name}.log"
+        log.error("tfexp: error: %s\n  (full traceback in %s)", message, log_file, exc_info=True)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise
         sys.exit(1)

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from tfexp.errors import ConfigError
 
@@ -118,7 +119,10 @@ def apply_debug(cfg: DictConfig) -> DictConfig:
     """
     if not cfg.get("debug"):
         return cfg
-    return OmegaConf.merge(cfg, cfg.debug)
+    try:
+        return OmegaConf.merge(cfg, cfg.debug)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"debug settings do not fit the config: {exc}".replace("\n", "; ")) from exc
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:

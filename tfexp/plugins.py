@@ -87,7 +87,7 @@ def build_plugin_manager(extra_plugins: tuple = (), load_installed: bool = True)
     if load_installed:
         load_entry_points(pm)
     for plugin in extra_plugins:
-        pm.register(plugin)
+        pm.register(plugin, name=getattr(plugin, "__name__", None) or type(plugin).__name__)
     check_hooks(pm)
     if os.environ.get("TFEXP_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda msg: print(msg, end="", file=sys.stderr))
