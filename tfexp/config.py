@@ -125,6 +125,20 @@ def apply_debug(cfg: DictConfig) -> DictConfig:
         raise ConfigError(f"debug settings do not fit the config: {exc}".replace("\n", "; ")) from exc
 
 
+def check_schema(node: DictConfig, schema: type, key: str) -> DictConfig:
+    """A plugin's config node checked against its dataclass ``schema``.
+
+    Returns the node typed and with the schema's defaults filled in; a wrong type or an
+    unknown key raises :class:`ConfigError` naming ``<key>.<field>`` and the problem.
+    Plugins call this from ``tfexp_configure`` for their own groups."""
+    try:
+        return OmegaConf.merge(OmegaConf.structured(schema), node)
+    except OmegaConfBaseException as exc:
+        where = f"{key}.{exc.full_key}" if getattr(exc, "full_key", None) else key
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: {reason}. Expected the fields of {schema.__name__}: {', '.join(schema.__dataclass_fields__)}.") from exc
+
+
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
     if not ok:
         raise ConfigError(f"{key}={value!r} is invalid: expected {expected}. Fix it on the command line ({key}=...) or in your config.")

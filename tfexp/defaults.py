@@ -61,6 +61,11 @@ def tfexp_evaluate(run, model, datasets):
     return metrics
 
 
+@hookimpl
+def tfexp_export_model(run, model):
+    run.log_model(model, "model")
+
+
 def confusion_matrix_figure(model, datasets):
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay

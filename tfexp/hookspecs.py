@@ -127,7 +127,8 @@ def tfexp_evaluate(run: Run, model: keras.Model, datasets: Datasets) -> dict[str
 
 @hookspec
 def tfexp_export_model(run: Run, model: keras.Model) -> None:
-    """Persist the trained model (trackers log it; exporters write serving formats)."""
+    """Persist the trained model: the core calls ``run.log_model(model)`` (trackers log it)
+    from its own implementation; exporters add serving formats here."""
 
 
 @hookspec
@@ -160,6 +161,12 @@ def tfexp_log_metrics(run: Run, metrics: dict[str, float], step: int) -> None:
 @hookspec
 def tfexp_set_tags(run: Run, tags: dict[str, str]) -> None:
     """Record tags (technique, model, versions, ...)."""
+
+
+@hookspec
+def tfexp_log_model(run: Run, model: keras.Model, name: str) -> None:
+    """Record a trained Keras model under ``name`` (``"model"`` is the run's own model;
+    techniques log others, e.g. ``"teacher"``)."""
 
 
 @hookspec

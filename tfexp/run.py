@@ -45,6 +45,9 @@ class Run:
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.hook.tfexp_log_artifact(run=self, path=str(path), artifact_path=artifact_path)
 
+    def log_model(self, model: Any, name: str = "model") -> None:
+        self.hook.tfexp_log_model(run=self, model=model, name=name)
+
     def log_figure(self, figure: Any, filename: str) -> Path:
         """Save a matplotlib figure under ``<output_dir>/plots`` and log it."""
         import matplotlib.pyplot as plt

@@ -48,9 +48,9 @@ def tfexp_log_artifact(run, path, artifact_path):
 
 
 @hookimpl
-def tfexp_export_model(run, model):
+def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
-        session.log_keras_model(model, run.datasets)
+        session.log_keras_model(model, run.datasets, name)
 
 
 @hookimpl

@@ -110,7 +110,7 @@ class Session:
         else:
             self.client.log_artifact(self.run_id, path, artifact_path)
 
-    def log_keras_model(self, model, datasets) -> None:
+    def log_keras_model(self, model, datasets, name: str) -> None:
         """Keras flavor with a signature. (mlflow 3.17's keras flavor cannot save an
         ``input_example``: it writes the example before creating the model directory.)"""
         import mlflow
@@ -120,7 +120,7 @@ class Session:
         if datasets is not None:
             example = datasets.x_test[:5]
             signature = infer_signature(example, model.predict(example, verbose=0))
-        mlflow.keras.log_model(model, name="model", signature=signature)
+        mlflow.keras.log_model(model, name=name, signature=signature)
 
     def finish(self, run, status: str) -> None:
         import mlflow

@@ -1,0 +1,1 @@
+"""Built-in technique plugin: rl (in progress)."""

@@ -1,0 +1,1 @@
+"""Built-in technique plugin: semisup (in progress)."""
