@@ -22,19 +22,20 @@ register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float:
+    """Returns ``sweep.objective`` so Hydra sweepers (Optuna) can optimize it."""
     from tfexp.runner import run_experiment
 
     hydra_cfg = HydraConfig.get()
     try:
-        run_experiment(cfg, hydra_cfg.runtime.output_dir)
+        return run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)).objective
     except Exception as exc:
         # One line on the console; the traceback goes to the run's log file (and MLflow).
         message = str(exc) if isinstance(exc, TfexpError) else f"{type(exc).__name__}: {exc}"
         log_file = f"{hydra_cfg.runtime.output_dir}/{hydra_cfg.job.name}.log"
         log.error("tfexp: error: %s\n  (full traceback in %s)", message, log_file, exc_info=True)
         if hydra_cfg.mode == RunMode.MULTIRUN:
-            raise
+            return float("nan")  # the sweep goes on; its summary marks this job FAILED
         sys.exit(1)
 
 

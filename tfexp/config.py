@@ -45,6 +45,14 @@ class TrackingConfig:
 
 
 @dataclass
+class SweepConfig:
+    objective: str = "val_accuracy"
+    """The metric a sweep optimizes: a test metric (``test_accuracy``) or the last value
+    of an epoch metric (``val_accuracy``). Presets set their technique's natural metric."""
+    direction: str = "maximize"
+
+
+@dataclass
 class ComponentConfig:
     name: str = MISSING
 
@@ -93,6 +101,7 @@ class Config:
     technique: Any = MISSING
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     seed: int = 42
     debug: Any = None
 
@@ -152,6 +161,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.learning_rate > 0, "trainer.learning_rate", "a number > 0", t.learning_rate)
     _check(t.steps_per_epoch is None or t.steps_per_epoch >= 1, "trainer.steps_per_epoch", "null or an integer >= 1", t.steps_per_epoch)
     _check(t.verbose in (0, 1, 2), "trainer.verbose", "0, 1 or 2", t.verbose)
+    _check(cfg.sweep.direction in ("maximize", "minimize"), "sweep.direction", "maximize or minimize", cfg.sweep.direction)
     _check(cfg.tracking.log_every_n_steps >= 0, "tracking.log_every_n_steps", "an integer >= 0", cfg.tracking.log_every_n_steps)
     for group in ("model", "data", "strategy", "technique"):
         node = cfg.get(group)

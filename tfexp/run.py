@@ -32,6 +32,16 @@ class Run:
     """Free-form facts plugins share (e.g. ``mlflow_run_id``)."""
     summary: list[str] = field(default_factory=list)
     """Lines printed when the run ends (trackers add where to look)."""
+    overrides: list[str] = field(default_factory=list)
+    """The command-line overrides that made this run (in a sweep: the swept values)."""
+
+    @property
+    def objective(self) -> float:
+        """``sweep.objective`` from the test metrics or the last epoch; NaN when absent."""
+        name = self.cfg.sweep.objective
+        if name in self.test_metrics:
+            return self.test_metrics[name]
+        return self.history[name][-1] if self.history.get(name) else float("nan")
 
     def log_params(self, params: dict[str, Any]) -> None:
         self.hook.tfexp_log_params(run=self, params=params)

@@ -27,7 +27,7 @@ def resolve_components(cfg: DictConfig, registry) -> None:
         registry.entry(kind, cfg[kind].name)
 
 
-def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None) -> Run:
+def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: list[str] = ()) -> Run:
     """Run the experiment described by ``cfg``, writing outputs under ``output_dir``."""
     cfg = apply_debug(cfg)
     validate(cfg)
@@ -39,7 +39,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None) -> Run:
     pm.register(technique, name=technique_name)
     try:
         pm.hook.tfexp_configure(cfg=cfg)
-        run = Run(cfg=cfg, output_dir=Path(output_dir), hook=pm.hook, registry=registry)
+        run = Run(cfg=cfg, output_dir=Path(output_dir), hook=pm.hook, registry=registry, overrides=list(overrides))
         _execute(run)
     finally:
         pm.unregister(name=technique_name)
@@ -49,7 +49,6 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None) -> Run:
 def _execute(run: Run) -> None:
     hook, cfg = run.hook, run.cfg
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files, never windows
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ info lines are noise here
     status = FAILED
     hook.tfexp_before_run(run=run)
     try:
@@ -73,6 +72,7 @@ def _execute(run: Run) -> None:
         hook.tfexp_after_fit(run=run, model=model, history=history)
         run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, datasets=datasets).items()}
         run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)
+        _log_objective(run)
         hook.tfexp_export_model(run=run, model=model)
         status = FINISHED
     except KeyboardInterrupt as exc:
@@ -88,6 +88,15 @@ def _execute(run: Run) -> None:
         finally:
             _reset_keras_state()
             _print_summary(run, status)
+
+
+def _log_objective(run: Run) -> None:
+    objective = run.objective
+    if objective == objective:  # not NaN
+        run.log_metrics({"objective": objective}, step=run.cfg.trainer.epochs)
+    else:
+        known = sorted({*run.test_metrics, *run.history})
+        log.warning("sweep.objective=%s is not a metric of this run; known: %s", run.cfg.sweep.objective, ", ".join(known))
 
 
 def _reset_keras_state() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from tfexp import __version__
+from tfexp.sweep import PARENT_ENV
 from tfexp_mlflow.buffer import MetricBuffer
 from tfexp_mlflow.params import flatten_config
 
@@ -61,6 +62,10 @@ def run_tags(run) -> dict[str, str]:
     tags["tfexp.plugins"] = ", ".join(sorted(f"{name}=={dist.version}" for name, dist in pm.distributions.items()))
     if commit := git_commit(Path.cwd()):
         tags["mlflow.source.git.commit"] = commit
+    if run.overrides:
+        tags["tfexp.overrides"] = " ".join(run.overrides)
+    if (job := _hydra_job_num()) is not None:
+        tags["tfexp.job"] = str(job)
     return tags
 
 
@@ -81,8 +86,13 @@ class Session:
         uri = tracking_uri(cfg)
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
-        experiment_id = ensure_experiment(client, cfg.tracking.experiment_name, uri)
-        active = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.tracking.run_name, tags=run_tags(run))
+        tags = run_tags(run)
+        if parent_id := os.environ.get(PARENT_ENV):  # a job of a sweep: join the parent
+            experiment_id = client.get_run(parent_id).info.experiment_id
+            tags["mlflow.parentRunId"] = parent_id
+        else:
+            experiment_id = ensure_experiment(client, cfg.tracking.experiment_name, uri)
+        active = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.tracking.run_name, tags=tags)
         run_id = active.info.run_id
         session = cls(client, uri, experiment_id, run_id, MetricBuffer(client, run_id, cfg.tracking.flush_interval_s))
         session.log_params(flatten_config(OmegaConf.to_container(cfg, resolve=True)))
@@ -143,3 +153,13 @@ def _job_name() -> str:
     from hydra.core.hydra_config import HydraConfig
 
     return HydraConfig.get().job.name if HydraConfig.initialized() else "tfexp"
+
+
+def _hydra_job_num() -> int | None:
+    """The job's number within a multirun (None for a single run)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return HydraConfig.get().job.num
+    return None

@@ -30,9 +30,27 @@ def tfexp_log_metrics(run, metrics, step):
                 tf.summary.scalar(name, value)
 
 
+def override_values(overrides: list[str]) -> dict[str, float | str]:
+    """``["model=cnn", "trainer.learning_rate=0.01"]`` -> HParams values (numbers as floats)."""
+    values: dict[str, float | str] = {}
+    for override in overrides:
+        key, sep, value = override.lstrip("+~").partition("=")
+        if sep:
+            try:
+                values[key] = float(value)
+            except ValueError:
+                values[key] = value
+    return values
+
+
 @hookimpl
 def tfexp_after_run(run, status):
     if writer := writer_of(run):
+        if run.overrides:  # the HParams dashboard compares the jobs of a sweep
+            from tensorboard.plugins.hparams import api as hp
+
+            with writer.as_default():
+                hp.hparams(override_values(run.overrides), trial_id=run.output_dir.name)
         writer.close()
         run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
         run.summary.append(f"TensorBoard: tensorboard --logdir {run.info['tensorboard_dir']}")

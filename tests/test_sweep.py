@@ -1,0 +1,103 @@
+"""Multiruns as a user starts them: parent/child MLflow runs, summaries, Optuna, joblib."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+
+import pytest
+from mlflow import MlflowClient
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tfexp.sweep_summary import aggregate_over_seeds, JobRow
+from tfexp.testing import artifact_paths, mlflow_runs, run_cli, store_uri
+
+FAST = ["debug=fast", "tracking.log_model=false"]
+
+
+def parent_and_children(tmp_path):
+    runs = mlflow_runs(tmp_path)
+    parents = [r for r in runs if r.data.tags.get("tfexp.sweep") == "parent"]
+    assert len(parents) == 1, [r.data.tags for r in runs]
+    parent = parents[0]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == len(runs) - 1
+    return parent, children
+
+
+def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
+    result = run_cli(["-m", *FAST, "model=mlp,cnn", "seed=1,2"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, children = parent_and_children(tmp_path)
+    assert parent.info.status == "FINISHED" and len(children) == 4
+    assert {c.info.status for c in children} == {"FINISHED"}
+    assert {c.info.experiment_id for c in children} == {parent.info.experiment_id}
+
+    best = max(children, key=lambda c: c.data.metrics["objective"])
+    assert parent.data.tags["tfexp.best_run_id"] == best.info.run_id
+    assert parent.data.metrics["best_objective"] == pytest.approx(best.data.metrics["val_accuracy"])
+
+    # seeds aggregated per model: mean and sample std of the children's objective
+    for i in range(2):
+        config = parent.data.tags[f"tfexp.config_{i}"]
+        values = [c.data.metrics["objective"] for c in children if f"model={c.data.params['model.name']}" == config]
+        assert len(values) == 2
+        assert parent.data.metrics[f"config_{i}/objective_mean"] == pytest.approx(statistics.fmean(values))
+        assert parent.data.metrics[f"config_{i}/objective_std"] == pytest.approx(statistics.stdev(values))
+
+    artifacts = artifact_paths(tmp_path, parent.info.run_id)
+    assert {"summary/sweep_jobs.csv", "summary/sweep_summary.md", "summary/objective_by_parameter.png"} <= artifacts
+    (table,) = (tmp_path / "multirun").glob("*/*/summary/sweep_jobs.csv")
+    rows = list(csv.DictReader(table.open()))
+    assert [(r["model"], r["seed"], r["status"]) for r in rows] == [
+        ("mlp", "1", "FINISHED"), ("mlp", "2", "FINISHED"), ("cnn", "1", "FINISHED"), ("cnn", "2", "FINISHED")
+    ]
+    assert "Sweep finished: 4 jobs, 0 failed" in result.stdout + result.stderr
+
+    # TensorBoard's HParams dashboard sees the swept values of each job
+    (job_dir,) = (tmp_path / "multirun").glob("*/*/3/tensorboard")
+    events = EventAccumulator(str(job_dir))
+    events.Reload()
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    content = events.PluginTagToContent("hparams")
+    session = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+    assert session.hparams["model"].string_value == "cnn" and session.hparams["seed"].number_value == 2
+
+
+def test_a_failing_job_fails_the_parent_but_not_the_sweep(tmp_path):
+    result = run_cli(["-m", *FAST, "trainer.optimizer=adam,no_such_optimizer,sgd"], cwd=tmp_path)
+    assert result.returncode == 1
+    parent, children = parent_and_children(tmp_path)
+    statuses = {c.data.params["trainer.optimizer"]: c.info.status for c in children}
+    assert statuses == {"adam": "FINISHED", "no_such_optimizer": "FAILED", "sgd": "FINISHED"}
+    assert parent.info.status == "FAILED" and parent.data.metrics["jobs_failed"] == 1
+    assert "summary/sweep_jobs.csv" in artifact_paths(tmp_path, parent.info.run_id)
+    assert "Sweep finished: 3 jobs, 1 failed" in result.stdout + result.stderr
+
+
+def test_optuna_search_runs_its_trials_as_children(tmp_path):
+    result = run_cli(["hparams_search=supervised_optuna", "hydra.sweeper.n_trials=3", *FAST], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, children = parent_and_children(tmp_path)
+    assert len(children) == 3 and parent.info.status == "FINISHED"
+    rates = {c.data.params["trainer.learning_rate"] for c in children}
+    assert len(rates) == 3  # the sampler proposed three different learning rates
+
+
+def test_joblib_runs_parallel_jobs_into_one_sqlite_store(tmp_path):
+    result = run_cli(["-m", *FAST, "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, children = parent_and_children(tmp_path)
+    assert sorted(c.data.params["seed"] for c in children) == ["1", "2"]
+    assert all("val_accuracy" in c.data.metrics for c in children)
+
+
+def test_seed_aggregation_ignores_failed_jobs():
+    rows = [
+        JobRow(0, {"seed": "1", "lr": "0.1"}, "FINISHED", 0.5, "a"),
+        JobRow(1, {"seed": "2", "lr": "0.1"}, "FINISHED", 0.7, "b"),
+        JobRow(2, {"seed": "3", "lr": "0.1"}, "FAILED", float("nan"), "c"),
+    ]
+    mean, std, n = aggregate_over_seeds(rows)["lr=0.1"]
+    assert (mean, n) == (pytest.approx(0.6), 2) and std == pytest.approx(statistics.stdev([0.5, 0.7]))

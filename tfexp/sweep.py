@@ -1,0 +1,73 @@
+"""Multirun tracking: one MLflow parent run per sweep, one child run per job.
+
+A Hydra callback (configured in ``tfexp/conf/config.yaml``) opens the parent before the
+first job and writes the summary after the last. Jobs find their parent through the
+``TFEXP_SWEEP_PARENT_RUN_ID`` environment variable, which launcher worker processes
+inherit; the MLflow tracker then tags them ``mlflow.parentRunId`` and logs them into the
+parent's experiment. The parent also creates the store and experiment once, before
+parallel jobs could race to do it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger("tfexp.sweep")
+
+PARENT_ENV = "TFEXP_SWEEP_PARENT_RUN_ID"
+
+
+class SweepTracker(Callback):
+    """Opens and closes the sweep's parent run; prints one progress line per job."""
+
+    def __init__(self) -> None:
+        self.parent_id: str | None = None
+        self.client: Any = None
+        self.uri = ""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not config.tracking.mlflow:
+            return
+        from mlflow import MlflowClient
+
+        from tfexp_mlflow.session import ensure_experiment, tracking_uri
+
+        self.uri = tracking_uri(config)
+        self.client = MlflowClient(self.uri)
+        experiment_id = ensure_experiment(self.client, config.tracking.experiment_name, self.uri)
+        sweep_dir = Path(config.hydra.sweep.dir).resolve()
+        parent = self.client.create_run(
+            experiment_id,
+            run_name=f"sweep {config.hydra.sweep.dir}",
+            tags={
+                "tfexp.sweep": "parent",
+                "tfexp.sweep_dir": str(sweep_dir),
+                "tfexp.overrides": " ".join(config.hydra.overrides.task),
+                "tfexp.objective": f"{config.sweep.objective} ({config.sweep.direction})",
+            },
+        )
+        self.parent_id = os.environ[PARENT_ENV] = parent.info.run_id
+        log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        value = job_return.return_value if job_return.status.name == "COMPLETED" else None
+        shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+        log.info("[sweep] job #%s done: %s  objective=%s", config.hydra.job.num, " ".join(config.hydra.overrides.task), shown)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.parent_id is None:
+            return
+        from tfexp.sweep_summary import summarize
+
+        os.environ.pop(PARENT_ENV, None)
+        summary = summarize(self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction)
+        log.info(summary.describe(self.uri, self.parent_id))
+        if summary.failed:
+            raise SystemExit(1)
