@@ -41,7 +41,7 @@ def test_config_error_is_fast_and_names_the_key(tmp_path):
 def test_unknown_component_name_lists_known_names(tmp_path):
     result = run_cli(["model.name=resnet"], cwd=tmp_path)
     assert result.returncode == 1
-    assert "unknown model 'resnet'; known model names: cnn, mlp" in result.stderr
+    assert "unknown model 'resnet'; known model names: " in result.stderr and "cnn, " in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -97,9 +97,10 @@ def test_run_with_a_raising_installed_plugin_ends_failed(tmp_path):
     )
     result = run_cli(["debug=fast", "tracking.log_model=false"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert result.returncode == 1
-    assert "RuntimeError: boom from a plugin" in result.stderr and "Traceback" not in result.stderr
+    blame = "RuntimeError: boom from a plugin (raised in plugin exploding_plugin (exploding-plugin 1.0))"
+    assert blame in result.stderr and "Traceback" not in result.stderr
     (run,) = mlflow_runs(tmp_path)
-    assert run.info.status == "FAILED" and "boom from a plugin" in run.data.tags["tfexp.error"]
+    assert run.info.status == "FAILED" and run.data.tags["tfexp.error"] == blame
     assert "error/traceback.txt" in artifact_paths(tmp_path, run.info.run_id)
     (log_file,) = (tmp_path / "outputs").glob("*/*/tfexp.log")
     assert "Traceback" in log_file.read_text()

@@ -32,6 +32,7 @@ def main(cfg: DictConfig) -> float:
     except Exception as exc:
         # One line on the console; the traceback goes to the run's log file (and MLflow).
         message = str(exc) if isinstance(exc, TfexpError) else f"{type(exc).__name__}: {exc}"
+        message = " ".join([message, *(f"({note})" for note in getattr(exc, "__notes__", ()))])
         log_file = f"{hydra_cfg.runtime.output_dir}/{hydra_cfg.job.name}.log"
         log.error("tfexp: error: %s\n  (full traceback in %s)", message, log_file, exc_info=True)
         if hydra_cfg.mode == RunMode.MULTIRUN:

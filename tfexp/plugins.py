@@ -10,6 +10,8 @@ import importlib
 import importlib.metadata
 import os
 import sys
+import traceback
+import types
 from dataclasses import dataclass
 
 import pluggy
@@ -104,6 +106,23 @@ def get_plugin_manager() -> PluginManager:
 def get_registry(pm: PluginManager | None = None) -> Registry:
     pm = pm or get_plugin_manager()
     return Registry(pm, describe_plugin=pm.describe)
+
+
+def _module_of(plugin) -> str:
+    return plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+
+
+def plugin_that_raised(pm: PluginManager, error: BaseException) -> str | None:
+    """The plugin (with its distribution) whose code raised ``error``: the deepest frame
+    of the traceback that belongs to a registered plugin's package."""
+    owners = {_module_of(plugin): name for name, plugin in pm.list_name_plugin()}
+    culprit = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        module = frame.f_globals.get("__name__", "")
+        for owner, name in owners.items():
+            if module == owner or module.startswith(owner + "."):
+                culprit = name
+    return pm.describe(culprit) if culprit else None
 
 
 def format_plugin_listing(pm: PluginManager) -> str:

@@ -21,7 +21,7 @@ class Run:
 
     cfg: DictConfig
     output_dir: Path
-    hook: Any
+    plugin_manager: Any
     registry: Registry
     strategy: Any = None
     datasets: Any = None
@@ -42,6 +42,11 @@ class Run:
         if name in self.test_metrics:
             return self.test_metrics[name]
         return self.history[name][-1] if self.history.get(name) else float("nan")
+
+    @property
+    def hook(self):
+        """``pm.hook``: call any hook, e.g. ``run.hook.tfexp_on_epoch_end(...)``."""
+        return self.plugin_manager.hook
 
     def log_params(self, params: dict[str, Any]) -> None:
         self.hook.tfexp_log_params(run=self, params=params)

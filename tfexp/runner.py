@@ -13,7 +13,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from tfexp.config import apply_debug, validate
-from tfexp.plugins import get_plugin_manager, get_registry
+from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
 from tfexp.run import Run
 
 log = logging.getLogger("tfexp")
@@ -39,7 +39,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: 
     pm.register(technique, name=technique_name)
     try:
         pm.hook.tfexp_configure(cfg=cfg)
-        run = Run(cfg=cfg, output_dir=Path(output_dir), hook=pm.hook, registry=registry, overrides=list(overrides))
+        run = Run(cfg=cfg, output_dir=Path(output_dir), plugin_manager=pm, registry=registry, overrides=list(overrides))
         _execute(run)
     finally:
         pm.unregister(name=technique_name)
@@ -80,6 +80,8 @@ def _execute(run: Run) -> None:
         hook.tfexp_on_run_error(run=run, error=exc)
         raise
     except BaseException as exc:
+        if culprit := plugin_that_raised(run.plugin_manager, exc):
+            exc.add_note(f"raised in plugin {culprit}")
         hook.tfexp_on_run_error(run=run, error=exc)
         raise
     finally:

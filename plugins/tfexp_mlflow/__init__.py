@@ -58,7 +58,8 @@ def tfexp_on_run_error(run, error):
     if session := session_of(run):
         text = "".join(traceback.format_exception(error))
         session.client.log_text(session.run_id, text, "error/traceback.txt")
-        session.client.set_tag(session.run_id, "tfexp.error", f"{type(error).__name__}: {error}"[:5000])
+        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
+        session.client.set_tag(session.run_id, "tfexp.error", f"{type(error).__name__}: {error}{notes}"[:5000])
 
 
 @hookimpl(trylast=True)
