@@ -18,6 +18,13 @@ from tfexp.errors import ConfigError
 
 
 @dataclass
+class BestCheckpointConfig:
+    metric: Optional[str] = None
+    """Keep the best checkpoint by this epoch metric (e.g. ``val_accuracy``); null: off."""
+    mode: str = "max"
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 20
     batch_size: int = 64
@@ -27,6 +34,7 @@ class TrainerConfig:
     """Limit each epoch to this many batches (``debug=fast`` uses it)."""
     verbose: int = 1
     """Keras verbosity: 1 progress bar, 2 one line per epoch, 0 silent."""
+    best_checkpoint: BestCheckpointConfig = field(default_factory=BestCheckpointConfig)
 
 
 @dataclass
@@ -42,6 +50,9 @@ class TrackingConfig:
     log_model: bool = True
     flush_interval_s: float = 2.0
     """How often buffered metrics are written to MLflow from the background thread."""
+    register_model: Optional[str] = None
+    """Register the run's model in the MLflow Model Registry under this name."""
+    register_alias: str = "candidate"
 
 
 @dataclass
@@ -50,6 +61,8 @@ class SweepConfig:
     """The metric a sweep optimizes: a test metric (``test_accuracy``) or the last value
     of an epoch metric (``val_accuracy``). Presets set their technique's natural metric."""
     direction: str = "maximize"
+    register_best: Optional[str] = None
+    """Register the best job's model in the MLflow Model Registry under this name."""
 
 
 @dataclass
@@ -102,6 +115,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    export: Any = MISSING
     seed: int = 42
     debug: Any = None
 

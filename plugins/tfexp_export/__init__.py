@@ -1,0 +1,1 @@
+"""Built-in export plugin (in progress)."""
