@@ -15,6 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from tfexp.config import register_configs
+from tfexp.checkpoint import Preempted
 from tfexp.errors import TfexpError
 
 log = logging.getLogger("tfexp")
@@ -29,6 +30,10 @@ def main(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     try:
         return run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)).objective
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Preempted): the run is KILLED, resumable
+        run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
+        log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)
+        sys.exit(143 if isinstance(exc, Preempted) else 130)
     except Exception as exc:
         # One line on the console; the traceback goes to the run's log file (and MLflow).
         message = str(exc) if isinstance(exc, TfexpError) else f"{type(exc).__name__}: {exc}"

@@ -1,8 +1,12 @@
-"""The Keras callback that connects ``model.fit`` to the tfexp hooks and the sink."""
+"""Keras callbacks that connect ``model.fit`` to tfexp: hooks and sink, checkpoints, NaN guard."""
 
 from __future__ import annotations
 
+import math
+
 import keras
+
+from tfexp.checkpoint import CheckpointState, NanLoss, Preempted, save_checkpoint
 
 
 class HookCallback(keras.callbacks.Callback):
@@ -28,3 +32,43 @@ class HookCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.run.epoch_end(epoch, logs or {}, prefix=self.prefix)
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Checkpoints before training and every ``trainer.checkpoint_every`` epochs; stops
+    at the next batch boundary after SIGTERM (``run.info["preempted"]``)."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+        self.every = int(run.cfg.trainer.checkpoint_every)
+
+    def on_train_begin(self, logs=None):
+        if CheckpointState.read(self.run.output_dir) is None:
+            save_checkpoint(self.run, self.model, epoch=-1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.run.info.get("preempted"):
+            self.model.stop_training = True
+            raise Preempted("SIGTERM: stopped at a batch boundary; the last checkpoint is resumable")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every and (epoch + 1) % self.every == 0:
+            save_checkpoint(self.run, self.model, epoch)
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Raises :class:`NanLoss` (epoch and step) as soon as the batch loss is not finite."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+            raise NanLoss(self.epoch, batch)

@@ -35,6 +35,11 @@ class TrainerConfig:
     verbose: int = 1
     """Keras verbosity: 1 progress bar, 2 one line per epoch, 0 silent."""
     best_checkpoint: BestCheckpointConfig = field(default_factory=BestCheckpointConfig)
+    checkpoint_every: int = 1
+    """Checkpoint model + optimizer every N epochs for ``resume=`` (0: never)."""
+    nan_recovery: int = 0
+    """On a NaN/inf loss, restore the last checkpoint, halve the learning rate and retry
+    up to this many times (0: fail at once)."""
 
 
 @dataclass
@@ -53,6 +58,11 @@ class TrackingConfig:
     register_model: Optional[str] = None
     """Register the run's model in the MLflow Model Registry under this name."""
     register_alias: str = "candidate"
+    fallback: Optional[str] = None
+    """``local``: when the MLflow server is unreachable at start, log to the local store."""
+    retry_timeout_s: float = 60.0
+    """How long to keep retrying buffered metrics when the server is lost before writing
+    them to ``<output_dir>/unsent_tracking.jsonl``."""
 
 
 @dataclass
@@ -117,6 +127,8 @@ class Config:
     sweep: SweepConfig = field(default_factory=SweepConfig)
     export: Any = MISSING
     seed: int = 42
+    resume: Optional[str] = None
+    """A run's output directory or MLflow run id: continue it from its last checkpoint."""
     debug: Any = None
 
 
@@ -176,6 +188,10 @@ def validate(cfg: DictConfig) -> None:
     _check(t.steps_per_epoch is None or t.steps_per_epoch >= 1, "trainer.steps_per_epoch", "null or an integer >= 1", t.steps_per_epoch)
     _check(t.verbose in (0, 1, 2), "trainer.verbose", "0, 1 or 2", t.verbose)
     _check(cfg.sweep.direction in ("maximize", "minimize"), "sweep.direction", "maximize or minimize", cfg.sweep.direction)
+    _check(t.checkpoint_every >= 0, "trainer.checkpoint_every", "an integer >= 0", t.checkpoint_every)
+    _check(t.nan_recovery >= 0, "trainer.nan_recovery", "an integer >= 0", t.nan_recovery)
+    _check(not (t.nan_recovery and not t.checkpoint_every), "trainer.nan_recovery", "0 when trainer.checkpoint_every=0 (recovery restores a checkpoint)", t.nan_recovery)
+    _check(cfg.tracking.fallback in (None, "local"), "tracking.fallback", "null or local", cfg.tracking.fallback)
     _check(cfg.tracking.log_every_n_steps >= 0, "tracking.log_every_n_steps", "an integer >= 0", cfg.tracking.log_every_n_steps)
     for group in ("model", "data", "strategy", "technique"):
         node = cfg.get(group)

@@ -7,6 +7,7 @@ same hook takes over. This is the plain supervised path: load ``data.name``, bui
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from tfexp import hookimpl
@@ -40,17 +41,27 @@ def tfexp_build_model(run, datasets):
 
 @hookimpl(trylast=True)
 def tfexp_run_fit(run, model, datasets, callbacks):
+    """``model.fit`` from ``run.initial_epoch``; on NaN, up to ``trainer.nan_recovery`` retries."""
+    from tfexp.checkpoint import NanLoss, recover_from_nan
+
     t = run.cfg.trainer
-    model.fit(
-        datasets.as_tf("train", t.batch_size, shuffle=True, seed=run.cfg.seed),
-        validation_data=datasets.as_tf("val", t.batch_size),
-        epochs=t.epochs,
-        steps_per_epoch=t.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=t.verbose,
-        shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset
-    )
-    return run.history
+    for attempt in itertools.count(1):
+        try:
+            model.fit(
+                datasets.as_tf("train", t.batch_size, shuffle=True, seed=run.cfg.seed),
+                validation_data=datasets.as_tf("val", t.batch_size),
+                epochs=t.epochs,
+                initial_epoch=run.initial_epoch,
+                steps_per_epoch=t.steps_per_epoch,
+                callbacks=callbacks,
+                verbose=t.verbose,
+                shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset
+            )
+            return run.history
+        except NanLoss as exc:
+            if attempt > t.nan_recovery:
+                raise
+            recover_from_nan(run, model, exc, attempt)
 
 
 @hookimpl(trylast=True)

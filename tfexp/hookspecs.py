@@ -164,6 +164,18 @@ def tfexp_set_tags(run: Run, tags: dict[str, str]) -> None:
 
 
 @hookspec
+def tfexp_flush_tracking(run: Run) -> None:
+    """Write everything buffered now. Fires before a checkpoint is committed, so a
+    checkpoint never runs ahead of what was logged."""
+
+
+@hookspec
+def tfexp_on_checkpoint_restored(run: Run, epoch: int) -> None:
+    """Training state went back to the end of ``epoch`` (resume, NaN recovery): steps
+    after it will be logged again, and trackers drop values they already have."""
+
+
+@hookspec
 def tfexp_log_model(run: Run, model: keras.Model, name: str) -> None:
     """Record a trained Keras model under ``name`` (``"model"`` is the run's own model;
     techniques log others, e.g. ``"teacher"``)."""

@@ -34,6 +34,8 @@ class Run:
     """Lines printed when the run ends (trackers add where to look)."""
     overrides: list[str] = field(default_factory=list)
     """The command-line overrides that made this run (in a sweep: the swept values)."""
+    initial_epoch: int = 0
+    """Where training (re)starts: > 0 after ``resume=`` or a NaN recovery."""
 
     @property
     def objective(self) -> float:

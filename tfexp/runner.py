@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from tfexp.config import apply_debug, validate
 from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
+from tfexp.resume import resume_config, save_run_config
 from tfexp.run import Run
 
 log = logging.getLogger("tfexp")
@@ -28,7 +31,13 @@ def resolve_components(cfg: DictConfig, registry) -> None:
 
 
 def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: list[str] = ()) -> Run:
-    """Run the experiment described by ``cfg``, writing outputs under ``output_dir``."""
+    """Run the experiment described by ``cfg``, writing outputs under ``output_dir``.
+
+    With ``cfg.resume`` set, the run named there continues instead (its own config,
+    output directory and MLflow run)."""
+    resumed = None
+    if cfg.get("resume"):
+        cfg, resumed, output_dir = resume_config(cfg, list(overrides))
     cfg = apply_debug(cfg)
     validate(cfg)
     pm = pm or get_plugin_manager()
@@ -40,6 +49,9 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: 
     try:
         pm.hook.tfexp_configure(cfg=cfg)
         run = Run(cfg=cfg, output_dir=Path(output_dir), plugin_manager=pm, registry=registry, overrides=list(overrides))
+        run.info["resume"] = resumed
+        if cfg.trainer.checkpoint_every and not resumed:
+            save_run_config(cfg, run.output_dir)
         _execute(run)
     finally:
         pm.unregister(name=technique_name)
@@ -50,11 +62,14 @@ def _execute(run: Run) -> None:
     hook, cfg = run.hook, run.cfg
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files, never windows
     status = FAILED
-    hook.tfexp_before_run(run=run)
+    restore_sigterm = _stop_on_sigterm(run)
     try:
+        hook.tfexp_before_run(run=run)
         import keras
 
         from tfexp.callbacks import HookCallback
+        from tfexp.callbacks import CheckpointCallback, NanGuard
+        from tfexp.checkpoint import restore_checkpoint
         from tfexp.defaults import compile_kwargs_for
 
         keras.utils.set_random_seed(cfg.seed)
@@ -66,8 +81,13 @@ def _execute(run: Run) -> None:
             compile_kwargs = compile_kwargs_for(run, datasets)
             hook.tfexp_before_compile(run=run, model=model, compile_kwargs=compile_kwargs)
             model.compile(**compile_kwargs)
+            if run.info["resume"]:
+                restore_checkpoint(run, model, run.info["resume"])
         callbacks = [cb for cbs in hook.tfexp_before_fit(run=run, model=model) for cb in cbs or ()]
-        callbacks.append(HookCallback(run))
+        # Order matters: epoch metrics are logged before the checkpoint flushes them.
+        callbacks += [HookCallback(run), NanGuard()]
+        if cfg.trainer.checkpoint_every:
+            callbacks.append(CheckpointCallback(run))
         history = hook.tfexp_run_fit(run=run, model=model, datasets=datasets, callbacks=callbacks)
         hook.tfexp_after_fit(run=run, model=model, history=history)
         run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, datasets=datasets).items()}
@@ -77,6 +97,8 @@ def _execute(run: Run) -> None:
         status = FINISHED
     except KeyboardInterrupt as exc:
         status = KILLED
+        if (run.output_dir / "checkpoints" / "state.json").is_file():
+            run.set_tags({"tfexp.resumable": f"python -m tfexp resume={run.output_dir}"})
         hook.tfexp_on_run_error(run=run, error=exc)
         raise
     except BaseException as exc:
@@ -85,11 +107,21 @@ def _execute(run: Run) -> None:
         hook.tfexp_on_run_error(run=run, error=exc)
         raise
     finally:
+        restore_sigterm()
         try:
             hook.tfexp_after_run(run=run, status=status)
         finally:
             _reset_keras_state()
             _print_summary(run, status)
+
+
+def _stop_on_sigterm(run: Run):
+    """SIGTERM (preemption) sets a flag the checkpoint callback acts on at the next batch
+    boundary; returns the function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: run.info.__setitem__("preempted", True))
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _log_objective(run: Run) -> None:

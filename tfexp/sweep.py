@@ -57,6 +57,8 @@ class SweepTracker(Callback):
         log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if self.parent_id is None:  # a single run, or a sweep without MLflow
+            return
         value = job_return.return_value if job_return.status.name == "COMPLETED" else None
         shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
         log.info("[sweep] job #%s done: %s  objective=%s", config.hydra.job.num, " ".join(config.hydra.overrides.task), shown)
@@ -67,7 +69,10 @@ class SweepTracker(Callback):
         from tfexp.sweep_summary import summarize
 
         os.environ.pop(PARENT_ENV, None)
-        summary = summarize(self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction)
+        summary = summarize(
+            self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction,
+            register_best=config.sweep.register_best, alias=config.tracking.register_alias,
+        )
         log.info(summary.describe(self.uri, self.parent_id))
         if summary.failed:
             raise SystemExit(1)

@@ -48,6 +48,18 @@ def tfexp_log_artifact(run, path, artifact_path):
 
 
 @hookimpl
+def tfexp_flush_tracking(run):
+    if session := session_of(run):
+        session.buffer.flush()
+
+
+@hookimpl
+def tfexp_on_checkpoint_restored(run, epoch):
+    if session := session_of(run):
+        session.buffer.rewind()
+
+
+@hookimpl
 def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
         session.log_keras_model(model, run.datasets, name)
@@ -56,8 +68,10 @@ def tfexp_log_model(run, model, name):
 @hookimpl
 def tfexp_on_run_error(run, error):
     if session := session_of(run):
-        text = "".join(traceback.format_exception(error))
-        session.client.log_text(session.run_id, text, "error/traceback.txt")
+        path = run.output_dir / "error" / "traceback.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(error)))
+        session.log_artifact(str(path), "error")
         notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
         session.client.set_tag(session.run_id, "tfexp.error", f"{type(error).__name__}: {error}{notes}"[:5000])
 

@@ -5,24 +5,55 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from dataclasses import dataclass
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from omegaconf import OmegaConf
 
 from tfexp import __version__
+from tfexp.errors import TfexpError
+from tfexp.secrets import redact
 from tfexp.sweep import PARENT_ENV
 from tfexp_mlflow.buffer import MetricBuffer
 from tfexp_mlflow.params import flatten_config
+from tfexp_mlflow.spill import Spill
 
 log = logging.getLogger("tfexp.mlflow")
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's log_batch limit
 
 
+def local_store_uri() -> str:
+    return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
 def tracking_uri(cfg) -> str:
     """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else ``<cwd>/mlflow.db`` (absolute)."""
-    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store_uri()
+
+
+def reachable_uri(cfg) -> str:
+    """The tracking URI, checked before training when it is a server; with
+    ``tracking.fallback=local`` an unreachable server means the local store instead."""
+    uri = tracking_uri(cfg)
+    if not uri.startswith(("http://", "https://")):
+        return uri
+    # Fail within seconds, not after MLflow's default minutes of retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
+        return uri
+    except OSError as exc:
+        if cfg.tracking.fallback == "local":
+            log.warning("MLflow server %s is unreachable (%s): logging to %s instead", uri, exc, local_store_uri())
+            return local_store_uri()
+        raise TfexpError(
+            f"MLflow server {uri} is unreachable ({exc}). Start it (mlflow server --host 127.0.0.1 --port ...), "
+            f"fix tracking.uri, or log locally with tracking.fallback=local"
+        ) from None
 
 
 def ensure_experiment(client, name: str, uri: str) -> str:
@@ -56,17 +87,21 @@ def run_tags(run) -> dict[str, str]:
         "tfexp.output_dir": str(run.output_dir),
         "mlflow.source.name": "python -m tfexp",
     }
-    from tfexp.plugins import get_plugin_manager
-
-    pm = get_plugin_manager()
+    pm = run.plugin_manager
     tags["tfexp.plugins"] = ", ".join(sorted(f"{name}=={dist.version}" for name, dist in pm.distributions.items()))
     if commit := git_commit(Path.cwd()):
         tags["mlflow.source.git.commit"] = commit
     if run.overrides:
-        tags["tfexp.overrides"] = " ".join(run.overrides)
+        tags["tfexp.overrides"] = " ".join(redact(list(run.overrides)))
     if (job := _hydra_job_num()) is not None:
         tags["tfexp.job"] = str(job)
     return tags
+
+
+def last_logged_steps(client, run_id: str) -> dict[str, int]:
+    """The last step of every metric a (reopened) run already has."""
+    keys = client.get_run(run_id).data.metrics
+    return {key: max(m.step for m in client.get_metric_history(run_id, key)) for key in keys}
 
 
 @dataclass
@@ -76,6 +111,7 @@ class Session:
     experiment_id: str
     run_id: str
     buffer: MetricBuffer
+    spill: Spill = field(default=None)
 
     @classmethod
     def start(cls, run) -> Session:
@@ -83,24 +119,40 @@ class Session:
         from mlflow import MlflowClient
 
         cfg = run.cfg
-        uri = tracking_uri(cfg)
+        uri = reachable_uri(cfg)
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
+        if resumed := run.info.get("resume"):  # reopen the same run: RUNNING again
+            active = mlflow.start_run(run_id=resumed.mlflow_run_id)
+            floor = last_logged_steps(client, active.info.run_id)
+        else:
+            active = cls._start_new(mlflow, client, run, uri)
+            floor = {}
+        run_id = active.info.run_id
+        buffer = MetricBuffer(client, run_id, cfg.tracking.flush_interval_s, floor=floor)
+        session = cls(client, uri, active.info.experiment_id, run_id, buffer, Spill(run.output_dir / "unsent_tracking.jsonl", run_id, uri))
+        if not resumed:
+            session.log_config(run)
+        return session
+
+    @staticmethod
+    def _start_new(mlflow, client, run, uri: str):
         tags = run_tags(run)
         if parent_id := os.environ.get(PARENT_ENV):  # a job of a sweep: join the parent
             experiment_id = client.get_run(parent_id).info.experiment_id
             tags["mlflow.parentRunId"] = parent_id
         else:
-            experiment_id = ensure_experiment(client, cfg.tracking.experiment_name, uri)
-        active = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.tracking.run_name, tags=tags)
-        run_id = active.info.run_id
-        session = cls(client, uri, experiment_id, run_id, MetricBuffer(client, run_id, cfg.tracking.flush_interval_s))
-        session.log_params(flatten_config(OmegaConf.to_container(cfg, resolve=True)))
-        client.log_text(run_id, OmegaConf.to_yaml(cfg, resolve=True), "config/config.yaml")
-        hydra_dir = run.output_dir / ".hydra"
-        if hydra_dir.is_dir():
-            client.log_artifacts(run_id, str(hydra_dir), "config/hydra")
-        return session
+            experiment_id = ensure_experiment(client, run.cfg.tracking.experiment_name, uri)
+        return mlflow.start_run(experiment_id=experiment_id, run_name=run.cfg.tracking.run_name, tags=tags)
+
+    def log_config(self, run) -> None:
+        """Params (flat, secrets masked), the resolved config and the Hydra files."""
+        config = redact(OmegaConf.to_container(run.cfg, resolve=True))
+        self.log_params(flatten_config(config))
+        self.client.log_text(self.run_id, yaml.safe_dump(config, sort_keys=False), "config/config.yaml")
+        for hydra_file in sorted((run.output_dir / ".hydra").glob("*.yaml")):
+            content = redact(yaml.safe_load(hydra_file.read_text()))
+            self.client.log_text(self.run_id, yaml.safe_dump(content, sort_keys=False), f"config/hydra/{hydra_file.name}")
 
     def log_params(self, params: dict) -> None:
         from mlflow.entities import Param
@@ -115,10 +167,15 @@ class Session:
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_artifact(self, path: str, artifact_path: str | None) -> None:
-        if Path(path).is_dir():
-            self.client.log_artifacts(self.run_id, path, artifact_path)
-        else:
-            self.client.log_artifact(self.run_id, path, artifact_path)
+        """Upload now; if the server is gone, remember it for ``python -m tfexp_mlflow.spill``."""
+        try:
+            if Path(path).is_dir():
+                self.client.log_artifacts(self.run_id, path, artifact_path)
+            else:
+                self.client.log_artifact(self.run_id, path, artifact_path)
+        except Exception as exc:
+            log.warning("could not upload %s to MLflow (%s); kept for later upload", path, exc)
+            self.spill.artifacts.append((path, artifact_path))
 
     def log_keras_model(self, model, datasets, name: str) -> None:
         """Keras flavor with a signature. (mlflow 3.17's keras flavor cannot save an
@@ -133,16 +190,22 @@ class Session:
         mlflow.keras.log_model(model, name=name, signature=signature)
 
     def finish(self, run, status: str) -> None:
+        """Flush (retrying a lost server), upload the log, end the run; what cannot reach
+        the server is written to ``unsent_tracking.jsonl`` with the command to send it."""
         import mlflow
 
+        self.spill.metrics = self.buffer.close(run.cfg.tracking.retry_timeout_s)
+        log_file = run.output_dir / f"{_job_name()}.log"
+        if log_file.is_file():
+            self.log_artifact(str(log_file), "logs")
         try:
-            self.buffer.close()
-            log_file = run.output_dir / f"{_job_name()}.log"
-            if log_file.is_file():
-                self.client.log_artifact(self.run_id, str(log_file), "logs")
-        finally:
             mlflow.end_run(status)
+        except Exception as exc:
+            log.warning("could not end the MLflow run (%s)", exc)
+            self.spill.status = status
         run.summary.append(f"MLflow run {self.run_id} ({status}) in {self.uri}")
+        if self.spill.write():
+            run.summary.append(f"NOT SENT to MLflow yet: {self.spill.path} -- send it: python -m tfexp_mlflow.spill {self.spill.path}")
         if self.uri.startswith("sqlite:"):
             run.summary.append(f"open it: mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port 5000")
         base = "http://127.0.0.1:5000" if self.uri.startswith("sqlite:") else self.uri.rstrip("/")

@@ -13,11 +13,14 @@ def tfexp_before_run(run):
         import tensorflow as tf
         from omegaconf import OmegaConf
 
+        from tfexp.secrets import redact
+
         logdir = run.output_dir / "tensorboard"
         run.info["tensorboard_dir"] = logdir
         run.info["tensorboard_writer"] = writer = tf.summary.create_file_writer(str(logdir))
         with writer.as_default():
-            tf.summary.text("config", f"```\n{OmegaConf.to_yaml(run.cfg, resolve=True)}\n```", step=0)
+            config = redact(OmegaConf.to_container(run.cfg, resolve=True))
+            tf.summary.text("config", f"```\n{OmegaConf.to_yaml(config)}\n```", step=0)
 
 
 @hookimpl
@@ -41,6 +44,12 @@ def override_values(overrides: list[str]) -> dict[str, float | str]:
             except ValueError:
                 values[key] = value
     return values
+
+
+@hookimpl
+def tfexp_flush_tracking(run):
+    if writer := writer_of(run):
+        writer.flush()
 
 
 @hookimpl

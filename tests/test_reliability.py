@@ -1,0 +1,167 @@
+"""Faults a long run meets: kills, preemption, NaN losses, secrets in config."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from tfexp import hookimpl
+from tfexp.checkpoint import CheckpointState
+from tfexp.errors import ConfigError
+from tfexp.secrets import MASK, redact
+from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
+
+EPOCHS = 12
+SLOW_RUN = ["data=synthetic", "data.n_samples=6000", f"trainer.epochs={EPOCHS}", "trainer.batch_size=16",
+            "trainer.verbose=0", "tracking.log_model=false", "tracking.flush_interval_s=0.2"]
+
+
+def start_run(tmp_path, args):
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.Popen([sys.executable, "-m", "tfexp", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_epochs(tmp_path, proc, n: int, timeout: float = 240) -> str:
+    """Poll the run's checkpoint until ``n`` epochs are done; return its MLflow run id.
+    (Polling the store itself could race the run's creation of the database.)"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        for run_dir in (tmp_path / "outputs").glob("*/*"):
+            state = CheckpointState.read(run_dir)
+            if state and state.epoch + 1 >= n:
+                return state.mlflow_run_id
+        time.sleep(0.2)
+    pytest.fail(f"no {n} epochs within {timeout} s")
+
+
+def assert_complete_history(tmp_path, run_id):
+    client = MlflowClient(store_uri(tmp_path))
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    for key in ("loss", "val_loss", "val_accuracy"):
+        assert sorted(m.step for m in client.get_metric_history(run_id, key)) == list(range(EPOCHS)), key
+    return run
+
+
+def test_resume_after_sigkill_continues_the_same_run_without_gaps_or_repeats(tmp_path):
+    proc = start_run(tmp_path, SLOW_RUN)
+    run_id = wait_for_epochs(tmp_path, proc, 3)
+    proc.kill()
+    proc.wait()
+    (run_dir,) = (tmp_path / "outputs").glob("*/*")
+    result = run_cli([f"resume={run_dir}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(mlflow_runs(tmp_path)) == 1
+    run = assert_complete_history(tmp_path, run_id)
+    assert run.data.params["data.n_samples"] == "6000"  # the run's own config came back
+
+
+def test_sigterm_stops_as_killed_and_resumable_then_resume_by_run_id(tmp_path):
+    proc = start_run(tmp_path, SLOW_RUN)
+    run_id = wait_for_epochs(tmp_path, proc, 2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 143
+    run = MlflowClient(store_uri(tmp_path)).get_run(run_id)
+    assert run.info.status == "KILLED" and run.data.tags["tfexp.resumable"].startswith("python -m tfexp resume=")
+    result = run_cli([f"resume={run_id}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_complete_history(tmp_path, run_id)
+
+
+def test_resume_rejects_overrides_that_change_the_experiment(tmp_path):
+    result = run_cli(["debug=fast", "tracking.log_model=false"], cwd=tmp_path)
+    assert result.returncode == 0
+    (run_dir,) = (tmp_path / "outputs").glob("*/*")
+    result = run_cli([f"resume={run_dir}", "model=cnn"], cwd=tmp_path)
+    assert result.returncode == 1 and "these overrides would change it: model=cnn" in result.stderr
+    result = run_cli([f"resume={run_dir}"], cwd=tmp_path)
+    assert result.returncode == 1 and "already completed all 1 epochs" in result.stderr
+    result = run_cli([f"resume={tmp_path}"], cwd=tmp_path)
+    assert result.returncode == 1 and "no checkpoint in" in result.stderr
+
+
+class PoisonLoss:
+    """Makes the loss NaN from the given epoch while the learning rate is above ``safe_lr``."""
+
+    def __init__(self, epoch: int, safe_lr: float | None = None):
+        self.epoch, self.safe_lr = epoch, safe_lr
+
+    @hookimpl
+    def tfexp_before_fit(self, run, model):
+        import keras
+
+        poison = self
+
+        class Poison(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                lr = float(self.model.optimizer.learning_rate)
+                if self.epoch >= poison.epoch and batch == 2 and (poison.safe_lr is None or lr > poison.safe_lr):
+                    self.model.layers[-1].kernel.assign(self.model.layers[-1].kernel * math.nan)
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+        return [Poison()]
+
+
+def test_nan_loss_fails_the_run_naming_epoch_and_step(tmp_path):
+    from tfexp.checkpoint import NanLoss
+
+    with pytest.raises(NanLoss, match="epoch 1, step 2"):
+        tiny_run(tmp_path, ["debug.trainer.epochs=3"], plugins=[PoisonLoss(epoch=1)])
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.status == "FAILED" and "epoch 1, step 2" in run.data.tags["tfexp.error"]
+
+
+def test_nan_recovery_restores_the_checkpoint_and_lowers_the_learning_rate(tmp_path):
+    run = tiny_run(tmp_path, ["debug.trainer.epochs=3", "trainer.nan_recovery=2"], plugins=[PoisonLoss(epoch=1, safe_lr=6e-4)])
+    (tracked,) = mlflow_runs(tmp_path)
+    assert tracked.info.status == "FINISHED" and tracked.data.metrics["nan_recoveries"] == 1
+    assert tracked.data.metrics["nan_recovery/learning_rate"] == pytest.approx(5e-4)
+    history = MlflowClient(store_uri(tmp_path)).get_metric_history(tracked.info.run_id, "val_loss")
+    assert sorted(m.step for m in history) == [0, 1, 2]
+    assert math.isfinite(run.test_metrics["test_loss"])
+
+
+def test_secrets_are_masked_in_params_config_and_overrides(tmp_path):
+    result = run_cli(["debug=fast", "tracking.log_model=false", "+data.api_token=s3cr3t", "+tracking.password=hunter2"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = mlflow_runs(tmp_path)
+    assert run.data.params["data.api_token"] == MASK and run.data.params["tracking.password"] == MASK
+    client = MlflowClient(store_uri(tmp_path))
+    for artifact in artifact_paths(tmp_path, run.info.run_id):
+        if artifact.startswith("config/"):
+            text = open(client.download_artifacts(run.info.run_id, artifact, str(tmp_path))).read()
+            assert "s3cr3t" not in text and "hunter2" not in text, artifact
+    assert "s3cr3t" not in run.data.tags.get("tfexp.overrides", "")
+
+
+def test_redact_masks_nested_keys_and_override_strings():
+    config = {"db": {"password": "x", "host": "h"}, "overrides": ["a.token=1", "b=2"], "api_key": None}
+    assert redact(config) == {"db": {"password": MASK, "host": "h"}, "overrides": [f"a.token={MASK}", "b=2"], "api_key": MASK}
+
+
+def test_unreachable_server_fails_before_training_or_falls_back(tmp_path):
+    result = run_cli(["debug=fast", "tracking.uri=http://127.0.0.1:9"], cwd=tmp_path)
+    assert result.returncode == 1 and "MLflow server http://127.0.0.1:9 is unreachable" in result.stderr
+    assert "tracking.fallback=local" in result.stderr and "Epoch" not in result.stdout
+    result = run_cli(["debug=fast", "tracking.uri=http://127.0.0.1:9", "tracking.fallback=local", "tracking.log_model=false"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.status == "FINISHED"
+
+
+def test_range_errors_for_reliability_keys():
+    with pytest.raises(ConfigError, match="trainer.nan_recovery"):
+        from tfexp.config import validate
+
+        validate(compose(["trainer.nan_recovery=2", "trainer.checkpoint_every=0"]))

@@ -1,0 +1,91 @@
+"""Per-epoch checkpoints a run can be resumed from, and the guard that stops on NaN.
+
+A checkpoint is a ``tf.train.Checkpoint`` of the model and its optimizer, written under
+``<output_dir>/checkpoints/`` with ``state.json`` (epoch, MLflow run id) beside it.
+Tracking is flushed *before* ``state.json`` moves on, so a checkpoint never runs ahead of
+what was logged: after a kill, resuming neither loses an epoch's metrics nor (the tracker
+drops repeats) logs one twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfexp.errors import TfexpError
+
+log = logging.getLogger("tfexp")
+
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "state.json"
+CONFIG_FILE = "config.yaml"
+
+
+class NanLoss(TfexpError):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, epoch: int, step: int):
+        self.epoch, self.step = epoch, step
+        super().__init__(
+            f"loss became NaN/inf at epoch {epoch}, step {step}. Lower trainer.learning_rate, "
+            f"or let tfexp retry from the last checkpoint with trainer.nan_recovery=2"
+        )
+
+
+class Preempted(KeyboardInterrupt):
+    """SIGTERM arrived; training stopped at a batch boundary, the run can be resumed."""
+
+
+@dataclass(frozen=True)
+class CheckpointState:
+    epoch: int
+    """The last completed epoch the checkpoint holds (-1: before training)."""
+    path: str
+    mlflow_run_id: str | None
+
+    @classmethod
+    def read(cls, run_dir: Path) -> CheckpointState | None:
+        state_file = Path(run_dir) / CHECKPOINT_DIR / STATE_FILE
+        return cls(**json.loads(state_file.read_text())) if state_file.is_file() else None
+
+
+def _trackable(model):
+    import tensorflow as tf
+
+    return tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+
+
+def save_checkpoint(run, model, epoch: int) -> CheckpointState:
+    """Write model + optimizer for ``epoch``, flush tracking, then commit ``state.json``."""
+    directory = run.output_dir / CHECKPOINT_DIR
+    path = _trackable(model).write(str(directory / f"epoch-{epoch}"))
+    run.hook.tfexp_flush_tracking(run=run)
+    state = CheckpointState(epoch, path, run.info.get("mlflow_run_id"))
+    tmp = directory / f"{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(state.__dict__))
+    os.replace(tmp, directory / STATE_FILE)  # atomic: a kill leaves the old or the new state
+    for old in directory.glob("epoch-*"):
+        if not old.name.startswith(f"epoch-{epoch}."):
+            old.unlink()
+    return state
+
+
+def restore_checkpoint(run, model, state: CheckpointState) -> None:
+    """Load model + optimizer from ``state`` and tell trackers to drop repeated steps."""
+    _trackable(model).read(state.path).expect_partial()
+    model.optimizer.build(model.trainable_variables)
+    run.initial_epoch = state.epoch + 1
+    run.hook.tfexp_on_checkpoint_restored(run=run, epoch=state.epoch)
+
+
+def recover_from_nan(run, model, error: NanLoss, attempt: int) -> None:
+    """Back to the last checkpoint with half the learning rate it failed with."""
+    failed_lr = float(model.optimizer.learning_rate)
+    state = CheckpointState.read(run.output_dir)
+    restore_checkpoint(run, model, state)
+    model.optimizer.learning_rate = failed_lr / 2
+    run.log_metrics({"nan_recoveries": attempt, "nan_recovery/learning_rate": failed_lr / 2}, step=state.epoch + 1)
+    log.warning("%s -- recovery %d/%d: back to epoch %d, learning rate %g", error, attempt, run.cfg.trainer.nan_recovery, state.epoch, failed_lr / 2)
