@@ -44,6 +44,8 @@ class Summary:
     maximize: bool
     aggregates: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     """config key -> (mean, std, number of seeds)."""
+    registered: str = ""
+    """``sweep.register_best``: where the best job's model went in the Model Registry."""
 
     @property
     def failed(self) -> list[JobRow]:
@@ -62,6 +64,8 @@ class Summary:
             lines.append(f"  best: job #{self.best.job} ({self.best.config_key}) objective={self.best.objective:.4f} run {self.best.run_id}")
         for key, (mean, std, n) in self.aggregates.items():
             lines.append(f"  {key}: {mean:.4f} ± {std:.4f} over {n} seeds")
+        if self.registered:
+            lines.append(f"  {self.registered}")
         if uri.startswith("sqlite:"):
             lines.append(f"  open it: mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000")
         return "\n".join(lines)
@@ -144,8 +148,18 @@ def plot_objective(rows: list[JobRow], objective: str, out_dir: Path) -> Path | 
     return path
 
 
-def summarize(client, parent_id: str, sweep_dir: Path, objective: str, direction: str) -> Summary:
-    """Write the summary files, log them on the parent, and close it (FAILED if any job failed)."""
+def register_best_model(client, parent_id: str, summary: Summary, name: str, alias: str) -> None:
+    """``sweep.register_best``: the best job's model becomes a new version of ``name`` (docs/export.md)."""
+    from tfexp_export.registry import describe, register_run_model
+
+    version = register_run_model(client, summary.best.run_id, name, alias)
+    client.set_tag(parent_id, "tfexp.registered_model", f"{name}/{version.version}")
+    summary.registered = describe(name, alias, version)
+
+
+def summarize(client, parent_id: str, sweep_dir: Path, objective: str, direction: str, register_best: str | None = None, alias: str = "candidate") -> Summary:
+    """Write the summary files, log them on the parent, and close it (FAILED if any job failed);
+    with ``register_best``, register the best job's model."""
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
@@ -169,4 +183,6 @@ def summarize(client, parent_id: str, sweep_dir: Path, objective: str, direction
     metrics.append(Metric("jobs_failed", len(summary.failed), now, 0))
     client.log_batch(parent_id, metrics=metrics)
     client.set_terminated(parent_id, "FAILED" if summary.failed else "FINISHED")
+    if register_best and summary.best:
+        register_best_model(client, parent_id, summary, register_best, alias)
     return summary
