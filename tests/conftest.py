@@ -1,8 +1,13 @@
-"""Shared fixtures: fake-but-real plugin distributions on ``sys.path``."""
+"""Shared fixtures: plugin distributions on ``sys.path``, a real ``mlflow server``."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,3 +36,47 @@ def plugin_dist(tmp_path, monkeypatch):
         return site
 
     return install
+
+
+class MlflowServer:
+    """A real ``mlflow server`` on 127.0.0.1 with a temporary sqlite backend; can be
+    stopped and started again on the same port (to test a lost server)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self, timeout: float = 90) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+             "--backend-store-uri", f"sqlite:///{self.root / 'server.db'}", "--artifacts-destination", str(self.root / "artifacts")],
+            stdout=subprocess.DEVNULL, stderr=(self.root / "server.log").open("a"),
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/health", timeout=2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    pytest.fail((self.root / "server.log").read_text()[-3000:])
+                time.sleep(0.5)
+        self.stop()
+        pytest.fail(f"mlflow server did not start in {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    server = MlflowServer(tmp_path_factory.mktemp("server"))
+    server.start()
+    yield server
+    server.stop()

@@ -3,50 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-
-import pytest
 
 from tfexp.testing import run_cli
 
 FAST = ["debug=fast", "tracking.log_model=false"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{root / 'server.db'}", "--artifacts-destination", str(root / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail((root / "server.log").read_text())
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("mlflow server did not start in 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 def rest(url: str, path: str, body: dict | None = None) -> dict:
@@ -65,23 +26,25 @@ def runs_of(url: str, experiment_name: str) -> list[dict]:
 
 
 def test_run_logs_params_metrics_and_artifacts_to_the_server(mlflow_server, tmp_path):
-    result = run_cli([*FAST, f"tracking.uri={mlflow_server}", "tracking.experiment_name=server_single"], cwd=tmp_path)
+    url = mlflow_server.url
+    result = run_cli([*FAST, f"tracking.uri={url}", "tracking.experiment_name=server_single"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (tmp_path / "mlflow.db").exists()  # nothing went to the embedded store
-    (run,) = runs_of(mlflow_server, "server_single")
+    (run,) = runs_of(url, "server_single")
     assert run["info"]["status"] == "FINISHED"
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
     metrics = {m["key"] for m in run["data"]["metrics"]}
     assert params["model.name"] == "mlp" and {"val_accuracy", "test_accuracy"} <= metrics
-    listed = rest(mlflow_server, f"artifacts/list?run_id={run['info']['run_id']}&path=config")
+    listed = rest(url, f"artifacts/list?run_id={run['info']['run_id']}&path=config")
     assert "config/config.yaml" in {f["path"] for f in listed["files"]}
-    assert f"{mlflow_server}/#/experiments/" in result.stderr  # the summary links the UI
+    assert f"{url}/#/experiments/" in result.stderr  # the summary links the UI
 
 
 def test_sweep_against_the_server_has_parent_and_children(mlflow_server, tmp_path):
-    result = run_cli(["-m", *FAST, "seed=1,2", f"tracking.uri={mlflow_server}", "tracking.experiment_name=server_sweep"], cwd=tmp_path)
+    url = mlflow_server.url
+    result = run_cli(["-m", *FAST, "seed=1,2", f"tracking.uri={url}", "tracking.experiment_name=server_sweep"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = runs_of(mlflow_server, "server_sweep")
+    runs = runs_of(url, "server_sweep")
     tags = [{t["key"]: t["value"] for t in r["data"].get("tags", [])} for r in runs]
     (parent_id,) = [r["info"]["run_id"] for r, t in zip(runs, tags) if t.get("tfexp.sweep") == "parent"]
     children = [t for t in tags if t.get("mlflow.parentRunId") == parent_id]

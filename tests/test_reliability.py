@@ -52,6 +52,7 @@ def assert_complete_history(tmp_path, run_id):
     return run
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_continues_the_same_run_without_gaps_or_repeats(tmp_path):
     proc = start_run(tmp_path, SLOW_RUN)
     run_id = wait_for_epochs(tmp_path, proc, 3)
@@ -65,6 +66,7 @@ def test_resume_after_sigkill_continues_the_same_run_without_gaps_or_repeats(tmp
     assert run.data.params["data.n_samples"] == "6000"  # the run's own config came back
 
 
+@pytest.mark.slow
 def test_sigterm_stops_as_killed_and_resumable_then_resume_by_run_id(tmp_path):
     proc = start_run(tmp_path, SLOW_RUN)
     run_id = wait_for_epochs(tmp_path, proc, 2)

@@ -6,10 +6,13 @@ between the jobs of a multirun and a run without MLflow (``tracking=none``) cost
 
 from __future__ import annotations
 
+import logging
 import traceback
 
 from tfexp import hookimpl
 from tfexp_mlflow.session import Session
+
+log = logging.getLogger("tfexp.mlflow")
 
 
 def session_of(run) -> Session | None:
@@ -26,7 +29,7 @@ def tfexp_before_run(run):
 @hookimpl
 def tfexp_log_params(run, params):
     if session := session_of(run):
-        session.log_params(params)
+        session.tolerant(session.log_params, params)
 
 
 @hookimpl
@@ -38,7 +41,7 @@ def tfexp_log_metrics(run, metrics, step):
 @hookimpl
 def tfexp_set_tags(run, tags):
     if session := session_of(run):
-        session.set_tags(tags)
+        session.tolerant(session.set_tags, tags)
 
 
 @hookimpl
@@ -50,7 +53,10 @@ def tfexp_log_artifact(run, path, artifact_path):
 @hookimpl
 def tfexp_flush_tracking(run):
     if session := session_of(run):
-        session.buffer.flush()
+        try:
+            session.buffer.flush()
+        except Exception as exc:  # server lost: keep training, the buffer retries
+            log.warning("MLflow unreachable at checkpoint (%s); metrics stay buffered", exc)
 
 
 @hookimpl
@@ -62,7 +68,7 @@ def tfexp_on_checkpoint_restored(run, epoch):
 @hookimpl
 def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
-        session.log_keras_model(model, run.datasets, name)
+        session.tolerant(session.log_keras_model, model, run.datasets, name)
 
 
 @hookimpl

@@ -40,8 +40,9 @@ def reachable_uri(cfg) -> str:
     uri = tracking_uri(cfg)
     if not uri.startswith(("http://", "https://")):
         return uri
-    # Fail within seconds, not after MLflow's default minutes of retries.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    # Fail at once, not after MLflow's default minutes of retries: the metric buffer
+    # retries on its own, off the training thread.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     try:
         urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
@@ -153,6 +154,13 @@ class Session:
         for hydra_file in sorted((run.output_dir / ".hydra").glob("*.yaml")):
             content = redact(yaml.safe_load(hydra_file.read_text()))
             self.client.log_text(self.run_id, yaml.safe_dump(content, sort_keys=False), f"config/hydra/{hydra_file.name}")
+
+    def tolerant(self, action, *args) -> None:
+        """Run a logging call; if the server is lost mid-run, warn and keep training."""
+        try:
+            action(*args)
+        except Exception as exc:
+            log.warning("MLflow call %s failed (%s); the run goes on", action.__name__, exc)
 
     def log_params(self, params: dict) -> None:
         from mlflow.entities import Param
