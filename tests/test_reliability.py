@@ -167,3 +167,16 @@ def test_range_errors_for_reliability_keys():
         from tfexp.config import validate
 
         validate(compose(["trainer.nan_recovery=2", "trainer.checkpoint_every=0"]))
+
+
+@pytest.mark.slow
+def test_eight_parallel_jobs_share_one_sqlite_store(tmp_path):
+    args = ["-m", "seed=range(1,9)", "debug=fast", "tracking.log_model=false", "hydra/launcher=joblib", "hydra.launcher.n_jobs=8"]
+    result = run_cli(args, cwd=tmp_path, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "database is locked" not in result.stderr
+    children = [r for r in mlflow_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(int(c.data.params["seed"]) for c in children) == list(range(1, 9))
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert {"loss", "val_loss", "test_accuracy", "objective"} <= set(child.data.metrics)
