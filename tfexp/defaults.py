@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 from tfexp import hookimpl
+from tfexp.errors import ConfigError
 
 
 def compile_kwargs_for(run, datasets) -> dict[str, Any]:
@@ -18,7 +19,12 @@ def compile_kwargs_for(run, datasets) -> dict[str, Any]:
     import keras
 
     t = run.cfg.trainer
-    optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": t.learning_rate}})
+    try:
+        optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": t.learning_rate}})
+    except ValueError:
+        raise ConfigError(
+            f"trainer.optimizer={t.optimizer!r} is not a Keras optimizer; use one of adam, adamw, sgd, rmsprop, nadam, adagrad"
+        ) from None
     if datasets.task == "multiclass":
         loss, metrics = keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
     elif datasets.task == "multilabel":
@@ -45,6 +51,11 @@ def tfexp_run_fit(run, model, datasets, callbacks):
     from tfexp.checkpoint import NanLoss, recover_from_nan
 
     t = run.cfg.trainer
+    if t.batch_size > len(datasets.x_train):
+        raise ConfigError(
+            f"trainer.batch_size={t.batch_size} is larger than the training split ({len(datasets.x_train)} examples); "
+            f"use trainer.batch_size={len(datasets.x_train)} or less"
+        )
     for attempt in itertools.count(1):
         try:
             model.fit(
