@@ -188,14 +188,18 @@ class Session:
     def log_keras_model(self, model, datasets, name: str) -> None:
         """Keras flavor with a signature. (mlflow 3.17's keras flavor cannot save an
         ``input_example``: it writes the example before creating the model directory.)"""
+        import keras
         import mlflow
+        import tensorflow as tf
         from mlflow.models import infer_signature
 
         signature = None
         if datasets is not None:
             example = datasets.x_test[:5]
             signature = infer_signature(example, model.predict(example, verbose=0))
-        mlflow.keras.log_model(model, name=name, signature=signature)
+        # Explicit requirements: MLflow's inference of them costs ~30 s per model here.
+        requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.version.VERSION}"]
+        mlflow.keras.log_model(model, name=name, signature=signature, pip_requirements=requirements)
 
     def finish(self, run, status: str) -> None:
         """Flush (retrying a lost server), upload the log, end the run; what cannot reach

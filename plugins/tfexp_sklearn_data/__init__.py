@@ -6,7 +6,7 @@ import numpy as np
 
 from tfexp import hookimpl
 from tfexp.components import DatasetSpec
-from tfexp.data import Datasets
+from tfexp.data import Affine, Datasets
 
 
 def split_arrays(x: np.ndarray, y: np.ndarray, cfg, seed: int) -> dict[str, np.ndarray]:
@@ -23,11 +23,12 @@ def load_digits(cfg, seed: int) -> Datasets:
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
-    x = (bunch.data / 16.0).astype("float32")  # pixel values are 0..16
+    scaling = Affine(scale=np.float32(1 / 16), offset=np.float32(0))  # pixel values are 0..16
+    x = scaling.apply(bunch.data)
     if cfg.image_shape:
         x = x.reshape(-1, 8, 8, 1)
     y = bunch.target.astype("int32")
-    return Datasets(**split_arrays(x, y, cfg, seed), class_names=[str(c) for c in bunch.target_names])
+    return Datasets(**split_arrays(x, y, cfg, seed), class_names=[str(c) for c in bunch.target_names], preprocessing=scaling)
 
 
 def load_synthetic(cfg, seed: int) -> Datasets:
@@ -47,7 +48,8 @@ def load_synthetic(cfg, seed: int) -> Datasets:
     scaler = StandardScaler().fit(arrays["x_train"])  # fit on train only: no leak
     for split in ("train", "val", "test"):
         arrays[f"x_{split}"] = scaler.transform(arrays[f"x_{split}"]).astype("float32")
-    return Datasets(**arrays, class_names=[str(c) for c in range(cfg.n_classes)])
+    standardizing = Affine(scale=(1 / scaler.scale_).astype("float32"), offset=(-scaler.mean_ / scaler.scale_).astype("float32"))
+    return Datasets(**arrays, class_names=[str(c) for c in range(cfg.n_classes)], preprocessing=standardizing)
 
 
 @hookimpl
