@@ -1,0 +1,106 @@
+"""The RL training loop behind ``tfexp_run_fit``: rounds of env steps, each ending in a
+greedy evaluation that is the round's "epoch" for tfexp's hooks and trackers.
+
+Budget: ``trainer.epochs`` rounds of ``iterations_per_round`` agent iterations (a PPO
+rollout and its update; ``dqn.train_freq`` steps per env and one DQN update).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+log = logging.getLogger("tfexp.rl")
+
+
+def iterations_per_round(trainer_cfg, total_steps: int, steps_per_iteration: int) -> int:
+    """``trainer.steps_per_epoch`` when set (``debug=fast``: 5), else enough iterations for
+    ``total_steps`` env steps over ``trainer.epochs`` rounds."""
+    if trainer_cfg.steps_per_epoch:
+        return int(trainer_cfg.steps_per_epoch)
+    return max(1, math.ceil(total_steps / (trainer_cfg.epochs * steps_per_iteration)))
+
+
+@dataclass
+class Curve:
+    """What the return-curve figure shows."""
+
+    episode_steps: list[int] = field(default_factory=list)
+    episode_returns: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_means: list[float] = field(default_factory=list)
+    eval_stds: list[float] = field(default_factory=list)
+
+
+def train(run, agent, evaluator, policy, rl_cfg, solved_return: float | None) -> dict:
+    """Train ``agent`` for the budget, evaluate ``policy`` (its greedy policy) every round,
+    and log everything through ``run``. Returns the run's history."""
+    trainer = run.cfg.trainer
+    iterations = iterations_per_round(trainer, rl_cfg.total_steps, agent.steps_per_iteration)
+    log.info("rl: %s on %s, %d rounds x %d iterations x %d env steps", rl_cfg.agent, rl_cfg.env_id, trainer.epochs, iterations, agent.steps_per_iteration)
+    curve, best_return, best_weights = Curve(), -math.inf, None
+    start = time.perf_counter()
+    for round_ in range(trainer.epochs):
+        round_start, round_steps, train_returns = time.perf_counter(), agent.env_steps, []
+        for _ in range(iterations):
+            update = agent.iterate()
+            for episode_return, length, step in agent.episodes.drain():
+                run.log_metrics({"episode/return": episode_return, "episode/length": length}, step=step)
+                curve.episode_steps.append(step)
+                curve.episode_returns.append(episode_return)
+                train_returns.append(episode_return)
+            if update:
+                run.log_metrics({f"update/{k}": v for k, v in update.items()}, step=agent.env_steps)
+            if run.info.get("preempted"):  # the runner turns SIGTERM into this flag
+                raise KeyboardInterrupt("SIGTERM: rl training stopped after an iteration (rl runs cannot be resumed)")
+        steps_per_second = (agent.env_steps - round_steps) / (time.perf_counter() - round_start)
+        result = evaluator(policy)
+        logs = {**result.metrics(), "env_steps": agent.env_steps, "env_steps_per_second": steps_per_second}
+        if train_returns:
+            logs["train_return_mean"] = sum(train_returns) / len(train_returns)
+        run.epoch_end(round_, logs)
+        curve.eval_steps.append(agent.env_steps)
+        curve.eval_means.append(logs["eval_return_mean"])
+        curve.eval_stds.append(logs["eval_return_std"])
+        if trainer.verbose:
+            log.info("rl round %d/%d: env_steps=%d eval_return=%.1f±%.1f (%d episodes) %.0f env steps/s",
+                     round_ + 1, trainer.epochs, agent.env_steps, logs["eval_return_mean"], logs["eval_return_std"], len(result.returns), steps_per_second)
+        if logs["eval_return_mean"] > best_return:
+            best_return, best_weights = logs["eval_return_mean"], agent.model.get_weights()
+        if solved_return is not None and logs["eval_return_mean"] >= solved_return and "env_steps_to_solve" not in run.info:
+            run.info["env_steps_to_solve"] = agent.env_steps
+            run.log_metrics({"env_steps_to_solve": agent.env_steps, "wall_time_to_solve_s": time.perf_counter() - start}, step=round_)
+            if rl_cfg.stop_when_solved:
+                log.info("rl: solved (eval return %.1f >= %.1f) after %d env steps; stopping", logs["eval_return_mean"], solved_return, agent.env_steps)
+                break
+    if rl_cfg.keep_best and best_weights is not None:
+        agent.model.set_weights(best_weights)
+        run.set_tags({"rl.kept_best_eval_return": f"{best_return:.2f}"})
+    run.log_metrics({"train_wall_time_s": time.perf_counter() - start, "total_env_steps": agent.env_steps}, step=trainer.epochs)
+    run.log_figure(return_curve(curve, rl_cfg, solved_return), "return_curve.png")
+    return run.history
+
+
+def return_curve(curve: Curve, rl_cfg, solved_return: float | None):
+    """Training episode returns (and their moving average) with the greedy evaluations."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if curve.episode_returns:
+        ax.plot(curve.episode_steps, curve.episode_returns, ".", alpha=0.25, markersize=3, label="training episode")
+        window = min(20, len(curve.episode_returns))
+        smooth = np.convolve(curve.episode_returns, np.ones(window) / window, mode="valid")
+        ax.plot(curve.episode_steps[window - 1 :], smooth, label=f"training, mean of {window}")
+    means, stds = np.array(curve.eval_means), np.array(curve.eval_stds)
+    ax.errorbar(curve.eval_steps, means, yerr=stds, fmt="o-", capsize=3, label=f"greedy eval ({rl_cfg.eval_episodes} episodes)")
+    if solved_return is not None:
+        ax.axhline(solved_return, color="gray", linestyle="--", label=f"solved ({solved_return:g})")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(f"{rl_cfg.agent.upper()} on {rl_cfg.env_id}")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
