@@ -10,6 +10,7 @@ import logging
 import traceback
 
 from tfexp import hookimpl
+from tfexp.cluster import is_chief
 from tfexp_mlflow.session import Session
 
 log = logging.getLogger("tfexp.mlflow")
@@ -21,7 +22,7 @@ def session_of(run) -> Session | None:
 
 @hookimpl(tryfirst=True)
 def tfexp_before_run(run):
-    if run.cfg.tracking.mlflow:
+    if run.cfg.tracking.mlflow and is_chief():  # one MLflow run per cluster: the chief's
         run.info["mlflow"] = session = Session.start(run)
         run.info["mlflow_run_id"] = session.run_id
 

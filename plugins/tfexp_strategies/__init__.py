@@ -1,15 +1,141 @@
-"""Built-in distribution strategies."""
+"""Built-in distribution strategies, precision, XLA and determinism (docs/strategies.md).
+
+``strategy=NAME`` picks one of: default, cpu, gpu, mirrored, multi_worker, tpu, auto.
+Every strategy also has ``precision``, ``jit_compile``, ``gpu_memory_growth`` and
+``deterministic``. Under ``multi_worker`` this plugin trains and evaluates with its own
+distributed loop (Keras 3's ``fit`` cannot); single-host strategies keep ``model.fit``.
+Nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+import logging
 
 from tfexp import hookimpl
 from tfexp.components import StrategySpec
+from tfexp.errors import TfexpError
+
+log = logging.getLogger("tfexp.strategies")
+
+DESCRIPTIONS = {
+    "default": "TensorFlow's default strategy (the first GPU if any, else the CPU)",
+    "cpu": "one CPU device, even when GPUs are present",
+    "gpu": "one GPU (strategy.device_index)",
+    "mirrored": "data parallel over every local GPU (or strategy.devices / strategy.logical_cpus)",
+    "multi_worker": "data parallel over several processes/machines ($TF_CONFIG or strategy.cluster)",
+    "tpu": "TPUStrategy through TPUClusterResolver (strategy.tpu)",
+    "auto": "picks tpu > mirrored (2+ GPUs) > gpu > cpu from what is present, and logs the choice",
+}
 
 
-def default_strategy(cfg):
-    import tensorflow as tf
+def _creator(name: str):
+    def create_strategy(node):
+        from tfexp_strategies.factories import create
 
-    return tf.distribute.get_strategy()
+        return create(name, node)
+
+    return create_strategy
+
+
+def _ours(cfg) -> bool:
+    return cfg.strategy.name in DESCRIPTIONS
 
 
 @hookimpl
 def tfexp_register_strategies():
-    return [StrategySpec("default", default_strategy, "TensorFlow's default strategy (one device)")]
+    return [StrategySpec(name, _creator(name), description) for name, description in DESCRIPTIONS.items()]
+
+
+@hookimpl
+def tfexp_configure(cfg):
+    if not _ours(cfg):
+        return
+    from tfexp_strategies.config import check_strategy_config
+    from tfexp_strategies.multi_worker import export_tf_config
+
+    cfg.strategy = check_strategy_config(cfg.strategy)
+    if cfg.strategy.name == "multi_worker":
+        export_tf_config(cfg.strategy)
+
+
+@hookimpl
+def tfexp_after_strategy_created(run, strategy):
+    """What was created goes to the log and the tags; numerics are set before the model exists."""
+    kind, replicas = type(strategy).__name__, strategy.num_replicas_in_sync
+    log.info("strategy=%s: %s with %d replica(s)", run.cfg.strategy.name, kind, replicas)
+    run.set_tags({"tfexp.strategy.class": kind, "tfexp.strategy.replicas": str(replicas)})
+    if not _ours(run.cfg):
+        return
+    from tfexp_strategies.numerics import apply_precision, enable_determinism
+
+    apply_precision(run.cfg.strategy.precision)
+    if run.cfg.strategy.deterministic:
+        run.info["op_determinism_was_on"] = enable_determinism()
+
+
+@hookimpl
+def tfexp_before_compile(run, model, compile_kwargs):
+    if not _ours(run.cfg):
+        return
+    from tfexp_strategies.numerics import check_float32_outputs
+
+    if run.cfg.strategy.jit_compile is not None:
+        compile_kwargs["jit_compile"] = run.cfg.strategy.jit_compile
+    if run.cfg.strategy.precision != "float32":
+        check_float32_outputs(model)
+
+
+@hookimpl
+def tfexp_before_fit(run, model):
+    """Techniques with their own loop call ``model.fit``, which Keras 3 cannot run here."""
+    from tfexp_strategies.multi_worker import is_multi_worker
+
+    technique = run.plugin_manager.get_plugin(f"technique:{run.cfg.technique.name}")
+    if is_multi_worker(run.strategy) and hasattr(technique, "tfexp_run_fit"):
+        raise TfexpError(
+            f"technique={run.cfg.technique.name} trains with its own loop, which does not run under "
+            f"MultiWorkerMirroredStrategy. Use technique=supervised, or a single-host strategy (mirrored, gpu, auto)."
+        )
+
+
+@hookimpl
+def tfexp_run_fit(run, model, datasets, callbacks):
+    from tfexp_strategies.multi_worker import is_multi_worker
+
+    if is_multi_worker(run.strategy):
+        from tfexp_strategies.distributed_fit import fit
+
+        return fit(run, model, datasets, callbacks)
+    return None
+
+
+@hookimpl
+def tfexp_evaluate(run, model, datasets):
+    from tfexp_strategies.multi_worker import is_multi_worker
+
+    if not is_multi_worker(run.strategy):
+        return None
+    from tfexp.defaults import confusion_matrix_figure
+    from tfexp_strategies.distributed_fit import evaluate
+
+    metrics = evaluate(run, model, datasets)
+    if datasets.task == "multiclass":
+        run.log_figure(confusion_matrix_figure(model, datasets), "confusion_matrix.png")
+    return metrics
+
+
+@hookimpl
+def tfexp_after_run(run, status):
+    """Workers finish together; put back what this run changed process-wide (the runner
+    resets the dtype policy)."""
+    if status == "FINISHED" and run.strategy is not None:
+        from tfexp_strategies.multi_worker import is_multi_worker
+
+        if is_multi_worker(run.strategy):
+            from tfexp_strategies.distributed_fit import wait_for_all_workers
+
+            wait_for_all_workers(run.strategy)
+    if "op_determinism_was_on" in run.info:
+        from tfexp_strategies.numerics import restore_determinism
+
+        restore_determinism(run.info["op_determinism_was_on"])

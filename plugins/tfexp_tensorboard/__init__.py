@@ -1,6 +1,11 @@
-"""TensorBoard tracker: scalars for every logged metric, under ``<output_dir>/tensorboard``."""
+"""TensorBoard tracker: scalars for every logged metric, under ``<output_dir>/tensorboard``.
+
+Events are written by :class:`tfexp_tensorboard.events.EventWriter` (protobufs, no
+TensorFlow ops), so logging every step stays cheap. Only the chief of a cluster writes.
+"""
 
 from tfexp import hookimpl
+from tfexp.cluster import is_chief
 
 
 def writer_of(run):
@@ -9,28 +14,23 @@ def writer_of(run):
 
 @hookimpl
 def tfexp_before_run(run):
-    if run.cfg.tracking.tensorboard:
-        import tensorflow as tf
+    if run.cfg.tracking.tensorboard and is_chief():  # one event log per cluster: the chief's
         from omegaconf import OmegaConf
 
         from tfexp.secrets import redact
+        from tfexp_tensorboard.events import EventWriter
 
         logdir = run.output_dir / "tensorboard"
         run.info["tensorboard_dir"] = logdir
-        run.info["tensorboard_writer"] = writer = tf.summary.create_file_writer(str(logdir))
-        with writer.as_default():
-            config = redact(OmegaConf.to_container(run.cfg, resolve=True))
-            tf.summary.text("config", f"```\n{OmegaConf.to_yaml(config)}\n```", step=0)
+        run.info["tensorboard_writer"] = writer = EventWriter(logdir)
+        config = redact(OmegaConf.to_container(run.cfg, resolve=True))
+        writer.text("config", f"```\n{OmegaConf.to_yaml(config)}\n```")
 
 
 @hookimpl
 def tfexp_log_metrics(run, metrics, step):
     if writer := writer_of(run):
-        import tensorflow as tf
-
-        with writer.as_default(step=step):
-            for name, value in metrics.items():
-                tf.summary.scalar(name, value)
+        writer.scalars(metrics, step)
 
 
 def override_values(overrides: list[str]) -> dict[str, float | str]:
@@ -56,10 +56,7 @@ def tfexp_flush_tracking(run):
 def tfexp_after_run(run, status):
     if writer := writer_of(run):
         if run.overrides:  # the HParams dashboard compares the jobs of a sweep
-            from tensorboard.plugins.hparams import api as hp
-
-            with writer.as_default():
-                hp.hparams(override_values(run.overrides), trial_id=run.output_dir.name)
+            writer.hparams(override_values(run.overrides), trial_id=run.output_dir.name)
         writer.close()
         run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
         run.summary.append(f"TensorBoard: tensorboard --logdir {run.info['tensorboard_dir']}")

@@ -1,0 +1,204 @@
+"""What tfexp's tracking costs in training throughput, and in start-up time.
+
+    python benchmarks/overhead.py [--rounds 7] [--epochs 4] [--samples 30000] [--variants ...]
+
+Trains the same MLP on the same synthetic data, in this one process, as:
+
+- ``bare``: ``model.fit`` with no callbacks but a timer;
+- ``epoch_metrics``: a full tfexp run (MLflow + TensorBoard, metrics per epoch);
+- ``step_metrics``: the same with ``tracking.log_every_n_steps=1`` (every step logged);
+- ``deterministic``: ``epoch_metrics`` with ``strategy.deterministic=true`` (its cost);
+- ``mixed_bfloat16``: ``epoch_metrics`` with ``strategy.precision=mixed_bfloat16``.
+
+Throughput is training samples/s from the start of epoch 2 to the end of training (the
+first epoch traces and warms up; validation runs in every epoch of every variant); the
+tracking work of every timed epoch falls inside that interval. Tracked runs keep
+``trainer.checkpoint_every=0`` (checkpoints are not tracking) and skip model export.
+Variants alternate within each round (rotated order), and each round's ratio to its own
+``bare`` run is taken; the medians over rounds are printed as
+``ratio <name>: <tfexp throughput / bare throughput>``. The same ratios per CPU-second
+of this process (``time.process_time``, all its threads) follow: on a shared machine other
+processes' load disturbs them less than wall time.
+
+Then start-up: ``python -m tfexp --cfg job`` against a minimal Hydra app (same Hydra, one
+tiny config), alternated, median wall time of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import keras
+
+from tfexp import hookimpl
+
+TRACKED = {
+    "epoch_metrics": [],
+    "step_metrics": ["tracking.log_every_n_steps=1"],
+    "deterministic": ["strategy.deterministic=true"],
+    "mixed_bfloat16": ["strategy.precision=mixed_bfloat16"],
+}
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall and process CPU time from the start of the second epoch to the end of training:
+    every timed epoch's callbacks (tracking included) run inside it, wherever the timer sits."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            self.start = (time.perf_counter(), time.process_time())
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self.start[0]
+        self.cpu_seconds = time.process_time() - self.start[1]
+
+
+class TimerPlugin:
+    """Adds a fresh timer to each tfexp run."""
+
+    @hookimpl
+    def tfexp_before_fit(self, run, model):
+        self.timer = EpochTimer()
+        return [self.timer]
+
+
+def config(args, overrides=()):
+    from tfexp.testing import compose
+
+    return compose([
+        "data=synthetic", f"data.n_samples={args.samples}", "data.n_features=784", "data.n_informative=64", "data.n_classes=10",
+        "model=mlp", "model.hidden_units=[256,128]", f"trainer.epochs={args.epochs}", f"trainer.batch_size={args.batch_size}",
+        "trainer.verbose=0", "trainer.checkpoint_every=0", "tracking.log_model=false", "export.formats=[]", "seed=0", *overrides,
+    ])
+
+
+def train_samples(args) -> int:
+    from tfexp_sklearn_data import load_synthetic
+
+    return len(load_synthetic(config(args).data, 0).x_train)
+
+
+def bare_fit(args) -> EpochTimer:
+    from tfexp_keras_models import build_mlp
+    from tfexp_sklearn_data import load_synthetic
+
+    from tfexp.defaults import compile_kwargs_for
+
+    cfg = config(args)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(cfg.seed)
+    datasets = load_synthetic(cfg.data, cfg.seed)
+    model = build_mlp(cfg.model, datasets.input_shape, datasets.num_outputs)
+    model.compile(**compile_kwargs_for(SimpleNamespace(cfg=cfg), datasets))
+    timer = EpochTimer()
+    t = cfg.trainer
+    model.fit(
+        datasets.as_tf("train", t.batch_size, shuffle=True, seed=cfg.seed), validation_data=datasets.as_tf("val", t.batch_size),
+        epochs=t.epochs, callbacks=[timer], verbose=0,
+    )
+    return timer
+
+
+def tfexp_fit(args, overrides: list[str], workdir: Path) -> EpochTimer:
+    from tfexp.plugins import build_plugin_manager
+    from tfexp.runner import run_experiment
+    from tfexp.testing import store_uri
+
+    plugin = TimerPlugin()
+    out = Path(tempfile.mkdtemp(dir=workdir))
+    run_experiment(config(args, [f"tracking.uri={store_uri(workdir)}", *overrides]), out, pm=build_plugin_manager((plugin,)))
+    return plugin.timer
+
+
+def measure_training(args, workdir: Path) -> None:
+    samples = train_samples(args) * (args.epochs - 1)
+    names = ["bare", *args.variants]
+    bare_fit(args)  # warm-up: the process's first fit pays one-off costs
+    wall = {name: [] for name in names}
+    ratios = {clock: {name: [] for name in args.variants} for clock in ("wall", "cpu")}
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        timers = {name: bare_fit(args) if name == "bare" else tfexp_fit(args, TRACKED[name], workdir) for name in order}
+        for name, timer in timers.items():
+            wall[name].append(samples / timer.seconds)
+        for name in args.variants:
+            ratios["wall"][name].append(timers["bare"].seconds / timers[name].seconds)
+            ratios["cpu"][name].append(timers["bare"].cpu_seconds / timers[name].cpu_seconds)
+        print(f"round {round_ + 1}/{args.rounds}: " + "  ".join(f"{n}={wall[n][-1]:.0f}/s" for n in names), flush=True)
+    print(f"\ntraining throughput, median of {args.rounds} rounds ({samples // (args.epochs - 1)} train samples x {args.epochs - 1} timed epochs, batch {args.batch_size}):")
+    print(f"  bare: {statistics.median(wall['bare']):.0f} samples/s")
+    for name in args.variants:
+        spread = f"rounds {min(ratios['wall'][name]):.3f}..{max(ratios['wall'][name]):.3f}"
+        print(f"ratio {name}: {statistics.median(ratios['wall'][name]):.3f}  ({statistics.median(wall[name]):.0f} samples/s; {spread})")
+    print("per CPU-second of this process (less sensitive to other processes' load):")
+    for name in args.variants:
+        print(f"  cpu ratio {name}: {statistics.median(ratios['cpu'][name]):.3f}")
+
+
+MINIMAL_APP = """
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base="1.3", config_path=".", config_name="config")
+def main(cfg: DictConfig) -> None:
+    print(cfg)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def wall_time(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def measure_startup(args, workdir: Path) -> None:
+    app = workdir / "minimal_app"
+    app.mkdir()
+    (app / "app.py").write_text(textwrap.dedent(MINIMAL_APP))
+    (app / "config.yaml").write_text("seed: 42\ntrainer:\n  epochs: 20\n")
+    commands = {"tfexp": [sys.executable, "-m", "tfexp", "--cfg", "job"], "minimal hydra app": [sys.executable, "app.py", "--cfg", "job"]}
+    times = {name: [] for name in commands}
+    for _ in range(args.startup_repeats):
+        for name, command in commands.items():
+            times[name].append(wall_time(command, app))
+    tfexp, minimal = statistics.median(times["tfexp"]), statistics.median(times["minimal hydra app"])
+    print(f"\nstart-up, median of {args.startup_repeats}: python -m tfexp --cfg job {tfexp:.2f} s, minimal Hydra app {minimal:.2f} s")
+    print(f"ratio startup: {tfexp / minimal:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=4, help="per run; the first is warm-up")
+    parser.add_argument("--samples", type=int, default=30000, help="synthetic examples (65%% train)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--variants", nargs="+", default=list(TRACKED), choices=list(TRACKED))
+    parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    print(f"{platform.node()}: {platform.processor() or platform.machine()}, python {platform.python_version()}, TensorFlow {tf.__version__}")
+    with tempfile.TemporaryDirectory(prefix="tfexp-overhead-") as scratch:
+        if not args.skip_training:
+            measure_training(args, Path(scratch))
+        measure_startup(args, Path(scratch))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Training and evaluation under MultiWorkerMirroredStrategy without ``model.fit``.
+
+Keras 3's ``fit``/``evaluate`` fail under MultiWorkerMirroredStrategy ("Attempt to convert
+a value (PerReplica...) to a Tensor", keras-team/keras#20585). This loop does what they
+do, with the model's own compiled ``train_step``/``test_step`` run per replica:
+
+- the train split is one repeated stream of *global* batches (``trainer.batch_size``,
+  ``drop_remainder`` so every worker takes the same number of steps), split by tf.data
+  across workers and replicas; each replica's loss is scaled by Keras to the global batch
+  and the optimizer all-reduces (sums) the gradients;
+- epoch metrics are read from the metric variables in cross-replica context: they are
+  summed over every replica of every worker, so they are exact, and identical on all workers;
+- the same Keras callbacks as ``fit`` (tfexp's HookCallback, checkpoints, NaN guard, the
+  user's), through ``keras.callbacks.CallbackList``.
+
+Every worker runs every line here (collectives need all of them); only the chief tracks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+
+log = logging.getLogger("tfexp.strategies")
+
+
+class DistributedSteps:
+    """The model's train/test steps under ``strategy.run``, traced once."""
+
+    def __init__(self, model, strategy):
+        import tensorflow as tf
+
+        self.model, self.strategy = model, strategy
+        # Keras jit-compiles the per-replica step, not the collective around it.
+        self._train_replica = tf.function(model.train_step, jit_compile=True) if model.jit_compile else model.train_step
+        self._train = tf.function(self._train_global)
+        self._test = tf.function(self._test_all)
+
+    def _train_global(self, iterator):
+        logs = self.strategy.run(self._train_replica, args=(next(iterator),))
+        return {name: self.strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+    def _test_all(self, dataset):
+        for batch in dataset:  # in a tf.function: workers agree on the end (partial last batch)
+            self.strategy.run(self.model.test_step, args=(batch,))
+
+    def train_step(self, iterator) -> dict:
+        """One global batch; returns the replicas' mean running metrics (as tensors)."""
+        return self._train(iterator)
+
+    def results(self) -> dict[str, float]:
+        """The metrics so far, over every replica of every worker."""
+        return {name: float(value) for name, value in self.model.get_metrics_result().items()}
+
+    def evaluate(self, dataset) -> dict[str, float]:
+        self.model.reset_metrics()
+        with warnings.catch_warnings():  # tf.data warns about options read while tracing
+            warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data options")
+            self._test(dataset)
+        return self.results()
+
+
+def steps_of(run, model) -> DistributedSteps:
+    """The run's traced steps (kept in ``run.info``: fit and the test evaluation share them)."""
+    if run.info.get("distributed_steps") is None:
+        run.info["distributed_steps"] = DistributedSteps(model, run.strategy)
+    return run.info["distributed_steps"]
+
+
+def distribute(strategy, dataset):
+    """Shard by data (in-memory arrays have no files to shard) and split over replicas."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+
+def steps_per_epoch(run, datasets) -> int:
+    from tfexp.errors import ConfigError
+
+    t = run.cfg.trainer
+    if t.steps_per_epoch:
+        return t.steps_per_epoch
+    steps = len(datasets.x_train) // t.batch_size
+    if steps == 0:
+        raise ConfigError(
+            f"trainer.batch_size={t.batch_size} is larger than the train split ({len(datasets.x_train)} examples): "
+            f"multi-worker training drops incomplete global batches. Lower trainer.batch_size."
+        )
+    return steps
+
+
+def fit(run, model, datasets, callbacks) -> dict:
+    """Train like ``model.fit`` (from ``run.initial_epoch``, with ``trainer.nan_recovery``)."""
+    from tfexp.checkpoint import NanLoss, recover_from_nan
+
+    t = run.cfg.trainer
+    n_steps = steps_per_epoch(run, datasets)
+    replicas = run.strategy.num_replicas_in_sync
+    if t.batch_size % replicas:
+        log.warning("trainer.batch_size=%d (global) does not split evenly over %d replicas", t.batch_size, replicas)
+    steps = steps_of(run, model)
+    train = distribute(run.strategy, datasets.as_tf("train", t.batch_size, shuffle=True, seed=run.cfg.seed, drop_remainder=True).repeat())
+    val = distribute(run.strategy, datasets.as_tf("val", t.batch_size))
+    iterator = iter(train)
+    for attempt in itertools.count(1):
+        try:
+            _train_epochs(run, model, steps, iterator, val, callbacks, n_steps)
+            detach(model)
+            return run.history
+        except NanLoss as exc:
+            if attempt > t.nan_recovery:
+                raise
+            recover_from_nan(run, model, exc, attempt)
+
+
+def _train_epochs(run, model, steps, iterator, val, callbacks, n_steps: int) -> None:
+    import keras
+
+    t = run.cfg.trainer
+    callback_list = keras.callbacks.CallbackList(
+        callbacks, add_history=True, add_progbar=t.verbose != 0, model=model, verbose=t.verbose, epochs=t.epochs, steps=n_steps
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(run.initial_epoch, t.epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for step in range(n_steps):
+            callback_list.on_train_batch_begin(step)
+            callback_list.on_train_batch_end(step, steps.train_step(iterator))
+            if model.stop_training:
+                break
+        logs = steps.results()
+        logs |= {f"val_{name}": value for name, value in steps.evaluate(val).items()}
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+
+
+def evaluate(run, model, datasets, split: str = "test") -> dict[str, float]:
+    """``model.evaluate`` on every worker at once: exact metrics over the whole split."""
+    return steps_of(run, model).evaluate(distribute(run.strategy, datasets.as_tf(split, run.cfg.trainer.batch_size)))
+
+
+def detach(model) -> None:
+    """After training, let ``predict``/``save``/export run on one worker alone.
+
+    Keras routes ``predict`` through the strategy the model was built under; under
+    MultiWorkerMirroredStrategy that gathers across workers and would wait forever when
+    only the chief calls it (to log the model). Without it, variables are read locally."""
+    model._distribute_strategy = None
+
+
+def wait_for_all_workers(strategy) -> None:
+    """A barrier (an all-reduce of one number): workers leave the run together, so no
+    worker outlives another by long enough to report it as crashed."""
+    import tensorflow as tf
+
+    strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)
