@@ -1,0 +1,70 @@
+"""``method=autoencoder``: learn features from every training input, then fit the head on the labels.
+
+The encoder *is* the run's classifier without its logits layer (shared weights), so
+pretraining it pretrains the model that is fine-tuned, evaluated and exported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfexp_semisup.fitting import fit_on_arrays
+
+
+def encoder_of(classifier):
+    """Inputs -> the features the classifier's last (logits) layer reads."""
+    import keras
+
+    return keras.Model(classifier.inputs, classifier.layers[-1].input, name="encoder")
+
+
+def build_autoencoder(classifier, input_shape: tuple[int, ...], cfg):
+    """Denoising autoencoder around ``encoder_of(classifier)``: corrupt, encode, decode to the
+    input's shape. The decoder is thrown away after pretraining."""
+    import keras
+
+    from tfexp_semisup.augment import FeatureDrop
+
+    inputs = keras.Input(input_shape, name="inputs")
+    code = encoder_of(classifier)(FeatureDrop(cfg.denoise, name="corrupt")(inputs))
+    hidden = keras.layers.Dense(cfg.decoder_units, activation="relu", name="decoder_hidden")(code)
+    flat = keras.layers.Dense(int(np.prod(input_shape)), name="decoder_output")(hidden)
+    return keras.Model(inputs, keras.layers.Reshape(input_shape)(flat), name="autoencoder")
+
+
+def reconstructions_figure(autoencoder, images: np.ndarray):
+    """Inputs (top row) over their reconstructions (bottom row)."""
+    import matplotlib.pyplot as plt
+
+    rebuilt = autoencoder.predict(images, verbose=0)
+    low, high = float(images.min()), float(images.max())  # one grey scale for inputs and outputs
+    fig, axes = plt.subplots(2, len(images), figsize=(1.2 * len(images), 2.8), squeeze=False)
+    for row, batch in enumerate((images, rebuilt)):
+        for ax, image in zip(axes[row], batch):
+            shown = np.clip(image, 0, 1) if image.shape[-1] in (3, 4) else image[..., 0]
+            ax.imshow(shown, cmap="gray", vmin=low, vmax=high)
+            ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].set_ylabel("input")
+    axes[1, 0].set_ylabel("reconstruction")
+    fig.suptitle("Autoencoder reconstructions (validation split)")
+    return fig
+
+
+def train_autoencoder(run, model, datasets, pool, callbacks, cfg) -> None:
+    """Pretrain on labeled + unlabeled inputs (``reconstruction/*`` metrics), then fine-tune
+    the whole classifier on the labeled subset (the run's main metrics)."""
+    from tfexp.callbacks import HookCallback
+    from tfexp.defaults import compile_kwargs_for
+    from tfexp_semisup.augment import is_image
+
+    with run.strategy.scope():
+        autoencoder = build_autoencoder(model, datasets.input_shape, cfg)
+        autoencoder.compile(optimizer=compile_kwargs_for(run, datasets)["optimizer"], loss="mse")
+    inputs = np.concatenate([datasets.x_train, pool.x])
+    fit_on_arrays(
+        run, autoencoder, inputs, inputs, datasets, [HookCallback(run, prefix="reconstruction/")],
+        epochs=cfg.pretrain_epochs, validation=(datasets.x_val, datasets.x_val),
+    )
+    if is_image(datasets.input_shape) and cfg.reconstructions:
+        run.log_figure(reconstructions_figure(autoencoder, datasets.x_val[: cfg.reconstructions]), "reconstructions.png")
+    fit_on_arrays(run, model, datasets.x_train, datasets.y_train, datasets, callbacks)

@@ -1,0 +1,87 @@
+"""The ``technique`` keys of ``semisup``: types (checked by OmegaConf) and ranges.
+
+No TensorFlow here: a wrong value must fail in a second, before any run is opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from omegaconf import DictConfig
+
+from tfexp.config import check_schema
+from tfexp.errors import ConfigError
+
+METHODS = ("pseudo_label", "fixmatch", "autoencoder")
+
+
+@dataclass
+class AugmentConfig:
+    """FixMatch's two views. Images (H, W, C) get geometric layers; every input gets noise."""
+
+    weak_shift: float = 0.125
+    """Images: largest random translation of the weak view, as a fraction of height/width."""
+    strong_shift: float = 0.25
+    strong_rotation: float = 0.05
+    """Images: largest rotation of the strong view, as a fraction of a full turn."""
+    strong_zoom: float = 0.2
+    weak_noise: float = 0.05
+    """Standard deviation of Gaussian noise added to the weak view."""
+    strong_noise: float = 0.1
+    feature_drop: float = 0.2
+    """Share of input features (pixels) the strong view sets to zero."""
+
+
+@dataclass
+class SemisupConfig:
+    name: str = "semisup"
+    method: str = "pseudo_label"
+    """pseudo_label, fixmatch or autoencoder."""
+    labeled_fraction: float = 0.1
+    """Share of the training split that keeps its labels (per class, at least one each)."""
+    labels_per_class: Optional[int] = None
+    """Keep exactly this many labels per class instead (overrides labeled_fraction)."""
+    threshold: float = 0.95
+    """Confidence a prediction needs to become a pseudo-label (pseudo_label, fixmatch)."""
+    rounds: int = 3
+    """pseudo_label: label-and-retrain rounds after the supervised start."""
+    lambda_u: float = 1.0
+    """fixmatch: weight of the unlabeled consistency loss."""
+    mu: int = 7
+    """fixmatch: unlabeled examples per labeled example in a batch."""
+    pretrain_epochs: Optional[int] = None
+    """autoencoder: reconstruction epochs over all training inputs (null: trainer.epochs)."""
+    decoder_units: int = 256
+    denoise: float = 0.2
+    """autoencoder: share of input features zeroed before encoding (0: plain autoencoder)."""
+    reconstructions: int = 8
+    """autoencoder: validation images drawn in plots/reconstructions.png (image data only)."""
+    baseline: bool = False
+    """Also train supervised-only on the same labels and report the difference."""
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def _check(ok: bool, key: str, expected: str, value) -> None:
+    if not ok:
+        raise ConfigError(f"technique.{key}={value!r} is invalid: expected {expected}. Set it with technique.{key}=...")
+
+
+def checked_config(node: DictConfig) -> DictConfig:
+    """The technique node typed, with defaults filled in, and every range checked."""
+    cfg = check_schema(node, SemisupConfig, "technique")
+    _check(cfg.method in METHODS, "method", " or ".join(METHODS), cfg.method)
+    _check(0 < cfg.labeled_fraction < 1, "labeled_fraction", "a fraction between 0 and 1", cfg.labeled_fraction)
+    _check(cfg.labels_per_class is None or cfg.labels_per_class >= 1, "labels_per_class", "null or an integer >= 1", cfg.labels_per_class)
+    _check(0 <= cfg.threshold <= 1, "threshold", "a confidence between 0 and 1", cfg.threshold)
+    _check(cfg.rounds >= 1, "rounds", "an integer >= 1", cfg.rounds)
+    _check(cfg.lambda_u >= 0, "lambda_u", "a weight >= 0", cfg.lambda_u)
+    _check(cfg.mu >= 1, "mu", "an integer >= 1", cfg.mu)
+    _check(cfg.pretrain_epochs is None or cfg.pretrain_epochs >= 1, "pretrain_epochs", "null or an integer >= 1", cfg.pretrain_epochs)
+    _check(cfg.decoder_units >= 1, "decoder_units", "an integer >= 1", cfg.decoder_units)
+    _check(0 <= cfg.denoise < 1, "denoise", "a fraction in [0, 1)", cfg.denoise)
+    _check(cfg.reconstructions >= 0, "reconstructions", "an integer >= 0", cfg.reconstructions)
+    for key in ("weak_shift", "strong_shift", "strong_rotation", "strong_zoom", "weak_noise", "strong_noise"):
+        _check(cfg.augment[key] >= 0, f"augment.{key}", "a number >= 0", cfg.augment[key])
+    _check(0 <= cfg.augment.feature_drop < 1, "augment.feature_drop", "a fraction in [0, 1)", cfg.augment.feature_drop)
+    return cfg

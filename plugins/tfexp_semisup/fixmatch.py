@@ -1,0 +1,131 @@
+"""``method=fixmatch``: a confident weak-view prediction becomes the target of the strong view.
+
+Imported lazily (it subclasses ``keras.Model``). The run's classifier is trained through
+a wrapper whose ``train_step`` sees ``((x_labeled, y_labeled), x_unlabeled)``: the
+unlabeled batches carry no labels at all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from tfexp_semisup.augment import augmenters
+from tfexp_semisup.fitting import predict_probs, training_pipeline
+from tfexp_semisup.pseudo_labels import confident_pseudo_labels, pseudo_label_stats
+
+
+def consistency_loss(logits_strong, probs_weak, threshold: float):
+    """``(loss, mask)``: cross-entropy of the strong view against the weak view's confident
+    arg-max, averaged over *all* unlabeled examples (unconfident ones count as 0)."""
+    labels, mask = confident_pseudo_labels(probs_weak, threshold)
+    per_example = keras.losses.sparse_categorical_crossentropy(labels, logits_strong, from_logits=True)
+    return ops.mean(per_example * mask), mask
+
+
+class FixMatch(keras.Model):
+    """Trains ``classifier`` (shared weights) with FixMatch; validates it as is."""
+
+    def __init__(self, classifier, weak, strong, threshold: float, lambda_u: float):
+        super().__init__(name="fixmatch")
+        self.classifier, self.weak, self.strong = classifier, weak, strong
+        self.threshold, self.lambda_u = threshold, lambda_u
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.labeled_loss_tracker = keras.metrics.Mean(name="labeled_loss")
+        self.unlabeled_loss_tracker = keras.metrics.Mean(name="unlabeled_loss")
+        self.mask_rate_tracker = keras.metrics.Mean(name="mask_rate")
+        self.accepted_tracker = keras.metrics.Sum(name="accepted")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker, self.labeled_loss_tracker,
+                self.unlabeled_loss_tracker, self.mask_rate_tracker, self.accepted_tracker]
+
+    def call(self, inputs, training=False):
+        return self.classifier(inputs, training=training)
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        (x_labeled, y_labeled), x_unlabeled = data
+        n_labeled, n_unlabeled = ops.shape(x_labeled)[0], ops.shape(x_unlabeled)[0]
+        views = ops.concatenate(
+            [self.weak(x_labeled, training=True), self.weak(x_unlabeled, training=True), self.strong(x_unlabeled, training=True)], axis=0
+        )
+        variables = self.classifier.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.classifier(views, training=True)  # one pass, as in the paper
+            logits_labeled = logits[:n_labeled]
+            logits_weak = logits[n_labeled : n_labeled + n_unlabeled]
+            logits_strong = logits[n_labeled + n_unlabeled :]
+            labeled_loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y_labeled, logits_labeled, from_logits=True))
+            probs_weak = ops.softmax(ops.stop_gradient(logits_weak), axis=-1)
+            unlabeled_loss, mask = consistency_loss(logits_strong, probs_weak, self.threshold)
+            loss = labeled_loss + self.lambda_u * unlabeled_loss
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(y_labeled, logits_labeled)
+        self.labeled_loss_tracker.update_state(labeled_loss)
+        self.unlabeled_loss_tracker.update_state(unlabeled_loss)
+        self.mask_rate_tracker.update_state(ops.mean(mask))
+        self.accepted_tracker.update_state(ops.sum(mask))
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y = data
+        logits = self.classifier(x, training=False)
+        self.loss_tracker.update_state(ops.mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
+        self.accuracy_tracker.update_state(y, logits)
+        return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
+
+
+class PoolDiagnostics(keras.callbacks.Callback):
+    """Adds ``pseudo/*`` to each epoch's logs: what the classifier would pseudo-label in the
+    whole pool right now, checked against the hidden labels (a diagnostic, never a target).
+    Put it before the callback that records the logs."""
+
+    def __init__(self, classifier, pool, threshold: float, class_names: list[str], batch_size: int):
+        super().__init__()
+        self.classifier, self.pool, self.threshold = classifier, pool, threshold
+        self.class_names, self.batch_size = class_names, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        probs = predict_probs(self.classifier, self.pool.x, self.batch_size)
+        stats = pseudo_label_stats(probs, self.threshold, self.pool.hidden_y, self.class_names)
+        if logs is not None:
+            logs.update({f"pseudo/{k}": v for k, v in stats.items()})
+
+
+def fixmatch_dataset(x_labeled: np.ndarray, y_labeled: np.ndarray, x_unlabeled: np.ndarray, batch_size: int, mu: int, seed: int):
+    """Endless ``((x_labeled, y_labeled), x_unlabeled)`` batches of ``batch_size`` and
+    ``mu * batch_size`` examples; the unlabeled stream is built from inputs alone."""
+    import tensorflow as tf
+
+    labeled = training_pipeline(x_labeled, y_labeled, batch_size, seed, repeat=True)
+    unlabeled = training_pipeline(x_unlabeled, None, mu * batch_size, seed + 1, repeat=True)
+    return tf.data.Dataset.zip((labeled, unlabeled))
+
+
+def train_fixmatch(run, model, datasets, pool, callbacks, cfg) -> None:
+    """An epoch is one pass over the unlabeled pool (or ``trainer.steps_per_epoch`` steps)."""
+    from tfexp.defaults import compile_kwargs_for
+
+    t = run.cfg.trainer
+    with run.strategy.scope():
+        weak, strong = augmenters(datasets.input_shape, cfg.augment)
+        trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u)
+        trainer.compile(optimizer=compile_kwargs_for(run, datasets)["optimizer"])
+    diagnostics = PoolDiagnostics(model, pool, cfg.threshold, datasets.class_names, t.batch_size)
+    trainer.fit(
+        fixmatch_dataset(datasets.x_train, datasets.y_train, pool.x, t.batch_size, cfg.mu, run.cfg.seed),
+        validation_data=datasets.as_tf("val", t.batch_size),
+        epochs=t.epochs,
+        steps_per_epoch=t.steps_per_epoch or math.ceil(len(pool.x) / (cfg.mu * t.batch_size)),
+        callbacks=[diagnostics, *callbacks],
+        verbose=t.verbose,
+        shuffle=False,  # the pipelines shuffle
+    )

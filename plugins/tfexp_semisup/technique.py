@@ -1,0 +1,74 @@
+"""The ``semisup`` technique: hide most training labels, train with a semi-supervised method.
+
+It takes over ``tfexp_build_datasets`` (the run's train split becomes the labeled subset;
+the rest becomes an unlabeled pool held here), ``tfexp_run_fit`` (the chosen method) and
+``tfexp_evaluate`` (adds the supervised-only baseline when asked). The model is the
+run's ``model.name`` classifier, built by the core as usual.
+"""
+
+from __future__ import annotations
+
+from tfexp import hookimpl
+from tfexp_semisup.config import checked_config
+
+
+def method_trainer(name: str):
+    """The training function of ``technique.method`` (imported only when a run trains)."""
+    if name == "pseudo_label":
+        from tfexp_semisup.self_training import train_pseudo_label
+
+        return train_pseudo_label
+    if name == "fixmatch":
+        from tfexp_semisup.fixmatch import train_fixmatch
+
+        return train_fixmatch
+    from tfexp_semisup.autoencoder import train_autoencoder
+
+    return train_autoencoder
+
+
+class SemiSupervised:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.pool = None
+        self.baseline_metrics: dict[str, float] | None = None
+
+    @hookimpl
+    def tfexp_configure(self, cfg):
+        self.cfg = checked_config(cfg.technique)
+
+    @hookimpl
+    def tfexp_build_datasets(self, run):
+        from tfexp_semisup.split import split_labeled
+
+        full = run.registry.get("data", run.cfg.data.name).load(run.cfg.data, run.cfg.seed)
+        labeled, self.pool = split_labeled(full, run.cfg.seed, self.cfg.labeled_fraction, self.cfg.labels_per_class)
+        run.log_params({"semisup.labeled_examples": len(labeled.y_train), "semisup.unlabeled_examples": len(self.pool.x)})
+        return labeled
+
+    @hookimpl
+    def tfexp_run_fit(self, run, model, datasets, callbacks):
+        method_trainer(self.cfg.method)(run, model, datasets, self.pool, callbacks, self.cfg)
+        return run.history
+
+    @hookimpl
+    def tfexp_after_fit(self, run, model, history):
+        if self.cfg.baseline:
+            from tfexp_semisup.fitting import train_baseline
+
+            self.baseline_metrics = train_baseline(run, run.datasets)
+
+    @hookimpl
+    def tfexp_evaluate(self, run, model, datasets):
+        """The default test metrics, plus ``baseline_<m>`` and, for every metric but the
+        loss, ``<m>_gain`` (method minus baseline) when the baseline was trained; the runner
+        logs them all as ``test_*``."""
+        from tfexp.defaults import tfexp_evaluate as default_evaluate
+
+        metrics = default_evaluate(run, model, datasets)
+        if self.baseline_metrics:
+            for name, value in self.baseline_metrics.items():
+                metrics[f"baseline_{name}"] = value
+                if name != "loss":
+                    metrics[f"{name}_gain"] = metrics[name] - value
+        return metrics

@@ -1,0 +1,247 @@
+"""semisup: the labeled/unlabeled split, the pseudo-label rules, and runs as a user starts them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from tfexp import hookimpl
+from tfexp.components import TechniqueSpec
+from tfexp.errors import ConfigError, TfexpError
+from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
+from tfexp_semisup.config import checked_config
+from tfexp_semisup.split import UnlabeledPool, labeled_indices, split_labeled
+from tfexp_semisup.technique import SemiSupervised
+
+METHODS = ("pseudo_label", "fixmatch", "autoencoder")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from tfexp_sklearn_data import load_digits
+
+    return load_digits(compose(["data=digits"]).data, seed=0)
+
+
+# -- the split ------------------------------------------------------------------------
+
+
+def test_split_is_disjoint_stratified_and_deterministic_per_seed(digits):
+    y = digits.y_train
+    keep = labeled_indices(y, seed=3, fraction=0.1)
+    hidden = np.setdiff1d(np.arange(len(y)), keep)
+    assert len(np.intersect1d(keep, hidden)) == 0 and len(keep) + len(hidden) == len(y)
+    for label in range(10):
+        assert (y[keep] == label).sum() == max(1, round(0.1 * (y == label).sum()))
+    assert np.array_equal(keep, labeled_indices(y, seed=3, fraction=0.1))
+    assert not np.array_equal(keep, labeled_indices(y, seed=4, fraction=0.1))
+
+    labeled, pool = split_labeled(digits, seed=3, fraction=0.1)
+    assert np.array_equal(labeled.x_train, digits.x_train[keep]) and np.array_equal(labeled.y_train, y[keep])
+    assert np.array_equal(pool.x, digits.x_train[hidden]) and np.array_equal(pool.hidden_y, y[hidden])
+    assert labeled.x_val is digits.x_val and labeled.y_test is digits.y_test  # evaluation splits stay labeled
+
+
+def test_labels_per_class_keeps_exactly_that_many(digits):
+    keep = labeled_indices(digits.y_train, seed=0, fraction=0.1, per_class=3)
+    assert np.bincount(digits.y_train[keep]).tolist() == [3] * 10
+    with pytest.raises(TfexpError, match="technique.labels_per_class"):
+        labeled_indices(digits.y_train, seed=0, fraction=0.1, per_class=1000)
+
+
+def test_only_multiclass_data_can_be_split(digits):
+    from dataclasses import replace
+
+    multilabel = replace(digits, task="multilabel", y_train=np.eye(10)[digits.y_train], y_val=np.eye(10)[digits.y_val], y_test=np.eye(10)[digits.y_test])
+    with pytest.raises(TfexpError, match="needs a multiclass dataset, this one is multilabel"):
+        split_labeled(multilabel, seed=0, fraction=0.1)
+
+
+# -- pseudo-labels and FixMatch's mask --------------------------------------------------
+
+PROBS = np.array([[0.96, 0.02, 0.02], [0.5, 0.3, 0.2], [0.05, 0.95, 0.0], [0.1, 0.1, 0.8]], dtype="float32")
+
+
+def test_fixmatch_mask_keeps_predictions_at_or_above_the_threshold():
+    import keras
+
+    from tfexp_semisup.fixmatch import consistency_loss
+    from tfexp_semisup.pseudo_labels import confident_pseudo_labels
+
+    labels, mask = confident_pseudo_labels(PROBS, 0.95)
+    assert keras.ops.convert_to_numpy(labels).tolist() == [0, 0, 1, 2]
+    assert keras.ops.convert_to_numpy(mask).tolist() == [1, 0, 1, 0]  # 0.95 itself passes
+
+    logits_strong = np.log(np.array([[0.7, 0.2, 0.1], [0.2, 0.2, 0.6], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]], dtype="float32"))
+    loss, mask = consistency_loss(logits_strong, PROBS, 0.95)
+    expected = -(np.log(0.7) + np.log(0.6)) / 4  # confident rows only, averaged over all four
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    nothing, mask = consistency_loss(logits_strong, PROBS, 0.99)
+    assert float(nothing) == 0.0 and float(keras.ops.sum(mask)) == 0
+
+
+def test_pseudo_label_diagnostics_compare_with_the_hidden_labels():
+    from tfexp_semisup.pseudo_labels import pseudo_label_stats
+
+    stats = pseudo_label_stats(PROBS, 0.95, hidden_y=np.array([0, 0, 2, 2]), class_names=["a", "b", "c"])
+    assert stats["accepted"] == 2 and stats["mask_rate"] == 0.5
+    assert stats["accuracy"] == 0.5  # row 0 right, row 2 wrong
+    assert stats["pool_accuracy"] == 0.75
+    assert (stats["count_a"], stats["count_b"], stats["count_c"]) == (1, 1, 0)
+    assert "accuracy" not in pseudo_label_stats(PROBS, 0.99, np.zeros(4, int), ["a", "b", "c"])
+
+
+def test_pseudo_labeled_training_set_targets_are_predictions():
+    from tfexp_semisup.pseudo_labels import pseudo_labeled_training_set
+
+    x_labeled, y_labeled = np.full((2, 3), -1.0), np.array([2, 1], dtype="int32")
+    x_unlabeled = np.arange(12, dtype="float32").reshape(4, 3)
+    x, y, accepted = pseudo_labeled_training_set(x_labeled, y_labeled, x_unlabeled, PROBS, 0.95)
+    assert accepted.tolist() == [True, False, True, False]
+    assert np.array_equal(x, np.concatenate([x_labeled, x_unlabeled[[0, 2]]]))
+    assert y.tolist() == [2, 1, 0, 1] and y.dtype == y_labeled.dtype
+
+
+def test_fixmatch_batches_carry_no_unlabeled_labels(digits):
+    from tfexp_semisup.fixmatch import fixmatch_dataset
+
+    labeled, pool = split_labeled(digits, seed=0, fraction=0.1)
+    ds = fixmatch_dataset(labeled.x_train, labeled.y_train, pool.x, batch_size=8, mu=3, seed=0)
+    (x_l_spec, y_l_spec), x_u_spec = ds.element_spec
+    assert x_u_spec.shape[1:] == pool.x.shape[1:]  # inputs only: no label tensor exists
+    (x_l, y_l), x_u = next(iter(ds))
+    assert x_l.shape[0] == 8 and x_u.shape[0] == 24
+    pool_rows = {row.tobytes() for row in pool.x}
+    assert all(row.tobytes() in pool_rows for row in x_u.numpy())
+
+
+def test_augmenters_suit_the_data():
+    import keras
+
+    from tfexp_semisup.augment import augmenters
+
+    aug = checked_config(compose(["+experiment=semisup"]).technique).augment
+    weak, strong = augmenters((8, 8, 1), aug)
+    assert any(isinstance(layer, keras.layers.RandomTranslation) for layer in weak.layers)
+    assert any(isinstance(layer, keras.layers.RandomRotation) for layer in strong.layers)
+    weak, strong = augmenters((64,), aug)
+    assert {type(layer).__name__ for layer in strong.layers} == {"FeatureDrop", "GaussianNoise"}
+    x = np.ones((4, 64), dtype="float32")
+    assert np.array_equal(keras.ops.convert_to_numpy(strong(x, training=False)), x)
+    assert not np.array_equal(keras.ops.convert_to_numpy(strong(x, training=True)), x)
+
+
+# -- configuration ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [("technique.method=mixmatch", "technique.method"), ("technique.labeled_fraction=1.5", "technique.labeled_fraction"),
+     ("technique.threshold=2", "technique.threshold"), ("+technique.thresold=0.9", "technique.thresold"),
+     ("technique.augment.feature_drop=1", "technique.augment.feature_drop")],
+)
+def test_bad_technique_values_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        checked_config(compose(["+experiment=semisup", override]).technique)
+
+
+def test_cli_config_error_is_one_line_and_fast(tmp_path):
+    result = run_cli(["+experiment=semisup", "technique.method=mixmatch"], cwd=tmp_path)
+    assert result.returncode == 1 and "technique.method='mixmatch' is invalid" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "mlflow.db").exists()
+
+
+# -- hidden labels never reach a loss ---------------------------------------------------
+
+POISON = 99  # a class that does not exist: a loss that saw it would fail, a target list would show it
+
+
+class PoisonedHiddenLabels(SemiSupervised):
+    """semisup whose pool hides the label 99 for every example."""
+
+    @hookimpl
+    def tfexp_build_datasets(self, run):
+        labeled = super().tfexp_build_datasets(run)
+        self.pool = UnlabeledPool(self.pool.x, np.full_like(self.pool.hidden_y, POISON))
+        return labeled
+
+
+class RecordTargets:
+    """Registers the poisoned technique and builds a classifier that records every target
+    batch ``fit`` trains it on (eager, so the values can be kept)."""
+
+    def __init__(self):
+        self.targets: list[np.ndarray] = []
+
+    @hookimpl
+    def tfexp_register_techniques(self):
+        return [TechniqueSpec("semisup_poisoned", PoisonedHiddenLabels)]
+
+    @hookimpl
+    def tfexp_build_model(self, run, datasets):
+        import keras
+
+        seen = self.targets
+
+        class Recording(keras.Model):
+            def train_step(self, data):
+                seen.append(np.asarray(data[1]))
+                return super().train_step(data)
+
+        base = run.registry.get("model", run.cfg.model.name).build(run.cfg.model, datasets.input_shape, datasets.num_outputs)
+        return Recording(base.inputs, base.outputs)
+
+    @hookimpl
+    def tfexp_before_compile(self, run, model, compile_kwargs):
+        compile_kwargs["run_eagerly"] = True
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_hidden_labels_never_reach_the_training_loss(tmp_path, method):
+    recorder = RecordTargets()
+    run = tiny_run(
+        tmp_path,
+        ["+experiment=semisup", "technique.name=semisup_poisoned", f"technique.method={method}", "technique.threshold=0.0",
+         "tracking.log_model=false", "tracking.tensorboard=false"],
+        plugins=[recorder],
+    )
+    full = run.registry.get("data", "digits").load(run.cfg.data, run.cfg.seed)
+    keep = labeled_indices(full.y_train, run.cfg.seed, fraction=0.1)
+    assert np.array_equal(run.datasets.y_train, full.y_train[keep])  # the model's train split is the labeled subset
+    targets = np.concatenate(recorder.targets) if recorder.targets else np.array([])
+    assert POISON not in targets and np.all(np.isfinite(run.history["loss"]))
+    if method == "pseudo_label":  # every pool example was accepted, so the targets include pseudo-labels
+        assert len(targets) > 5 * 32 and run.history.get("val_loss")
+    if method != "autoencoder":  # the diagnostics did read the poisoned labels: none matches
+        client = MlflowClient(store_uri(tmp_path))
+        assert client.get_run(run.info["mlflow_run_id"]).data.metrics["pseudo/accuracy"] == 0.0
+
+
+# -- end to end, as a user runs it --------------------------------------------------------
+
+
+def test_every_method_finishes_with_its_diagnostics_logged(tmp_path):
+    result = run_cli(
+        ["-m", "+experiment=semisup", "debug=fast", f"technique.method={','.join(METHODS)}", "technique.baseline=true",
+         "technique.threshold=0.0", "tracking.log_model=false"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = [run for run in mlflow_runs(tmp_path, "semisup") if "technique.method" in run.data.params]  # not a sweep's parent
+    runs = {run.data.params["technique.method"]: run for run in jobs}
+    assert set(runs) == set(METHODS) and all(run.info.status == "FINISHED" for run in runs.values())
+    pseudo = {"pseudo/accepted", "pseudo/mask_rate", "pseudo/accuracy", "pseudo/pool_accuracy"} | {f"pseudo/count_{c}" for c in range(10)}
+    expected = {
+        "pseudo_label": pseudo,
+        "fixmatch": pseudo | {"mask_rate", "accepted", "labeled_loss", "unlabeled_loss"},
+        "autoencoder": {"reconstruction/loss", "reconstruction/val_loss"},
+    }
+    for method, run in runs.items():
+        metrics = run.data.metrics
+        assert expected[method] | {"val_accuracy", "test_accuracy", "test_baseline_accuracy", "test_accuracy_gain", "baseline/val_accuracy"} <= set(metrics)
+        assert metrics["test_accuracy_gain"] == pytest.approx(metrics["test_accuracy"] - metrics["test_baseline_accuracy"])
+        labeled, unlabeled = int(run.data.params["semisup.labeled_examples"]), int(run.data.params["semisup.unlabeled_examples"])
+        assert labeled + unlabeled == 1167 and labeled == pytest.approx(0.1 * 1167, abs=5)  # digits' train split
+    assert runs["pseudo_label"].data.metrics["pseudo/mask_rate"] == 1.0  # threshold 0 accepts everything
+    assert "plots/reconstructions.png" in artifact_paths(tmp_path, runs["autoencoder"].info.run_id)
