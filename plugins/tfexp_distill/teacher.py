@@ -1,0 +1,77 @@
+"""Where a teacher comes from (MLflow URI or a saved file) and whether it fits the data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfexp.errors import ConfigError
+
+MLFLOW_SCHEMES = ("runs:/", "models:/")
+HOW_TO = (
+    "Give technique.teacher=runs:/<run_id>/model, models:/<name>/<version> or models:/<name>@<alias> "
+    "(from the run's tracking URI), a .keras file or a SavedModel directory written by model.export(); "
+    "or technique.teacher=null to train a teacher."
+)
+
+
+@dataclass
+class LoadedTeacher:
+    model: Any
+    run_id: str | None
+    """The MLflow run that logged it (None for a file)."""
+
+
+def load_teacher(source: str, tracking_uri: str, input_shape: tuple[int, ...]) -> LoadedTeacher:
+    """Load ``source``; any failure becomes one :class:`ConfigError` line that says what to give."""
+    try:
+        if source.startswith(MLFLOW_SCHEMES):
+            return _load_from_mlflow(source, tracking_uri)
+        return LoadedTeacher(_load_from_path(Path(source).expanduser(), input_shape), None)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = f" with tracking URI {tracking_uri}" if source.startswith(MLFLOW_SCHEMES) else ""
+        raise ConfigError(f"technique.teacher={source!r} could not be loaded{where} ({type(exc).__name__}: {reason}). {HOW_TO}") from exc
+
+
+def _load_from_mlflow(uri: str, tracking_uri: str) -> LoadedTeacher:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    model = mlflow.keras.load_model(uri)
+    return LoadedTeacher(model, mlflow.models.get_model_info(uri).run_id)
+
+
+def _load_from_path(path: Path, input_shape: tuple[int, ...]):
+    import keras
+
+    if path.is_file() and path.suffix in (".keras", ".h5"):
+        return keras.saving.load_model(path, compile=False)
+    if (path / "MLmodel").is_file():
+        import mlflow
+
+        return mlflow.keras.load_model(str(path))
+    if (path / "saved_model.pb").is_file():
+        inputs = keras.Input(shape=input_shape, name="inputs")
+        return keras.Model(inputs, keras.layers.TFSMLayer(str(path), call_endpoint="serve")(inputs), name="saved_model_teacher")
+    raise FileNotFoundError(f"{path} is not a .keras/.h5 file, an MLflow model directory or a SavedModel directory")
+
+
+def check_teacher_fits(teacher, datasets) -> None:
+    """Fail before training when the teacher cannot read the inputs or predicts another number of classes."""
+    sample = datasets.x_train[:2]
+    try:
+        logits = teacher.predict(sample, verbose=0)
+    except Exception as exc:
+        raise ConfigError(
+            f"the teacher cannot read this data's inputs of shape {datasets.input_shape} "
+            f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]}). Use a teacher trained on the same data config."
+        ) from exc
+    shape = getattr(logits, "shape", None)
+    if shape is None or len(shape) != 2 or shape[-1] != datasets.num_outputs:
+        raise ConfigError(
+            f"the teacher outputs shape {shape} per batch but the student predicts {datasets.num_outputs} classes: "
+            f"teacher and student need the same classes (logits of shape (batch, {datasets.num_outputs})). "
+            "Use a teacher trained on the same data."
+        )
