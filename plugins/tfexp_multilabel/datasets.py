@@ -73,10 +73,18 @@ def load_synthetic_multilabel(node, seed: int) -> MultilabelDatasets:
 
 
 def read_table(path: str):
+    """The file as a DataFrame; a file that cannot be read, or has no rows, is a clear error."""
     import pandas as pd
 
     path = Path(path).expanduser()
-    return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    kind = "CSV" if path.suffix.lower() == ".csv" else "Parquet"
+    try:
+        frame = pd.read_csv(path) if kind == "CSV" else pd.read_parquet(path)
+    except Exception as exc:  # pandas/pyarrow raise many types for a bad file
+        raise TfexpError(f"data.path={path} cannot be read as {kind} ({type(exc).__name__}: {exc}). Check the file or point data.path at another one.") from None
+    if frame.empty:
+        raise TfexpError(f"data.path={path} has no rows. Point data.path at a file with examples.")
+    return frame
 
 
 def _require_columns(frame, columns: list[str], key: str) -> None:
