@@ -18,7 +18,10 @@ Variants alternate within each round (rotated order), and each round's ratio to 
 ``bare`` run is taken; the medians over rounds are printed as
 ``ratio <name>: <tfexp throughput / bare throughput>``. The same ratios per CPU-second
 of this process (``time.process_time``, all its threads) follow: on a shared machine other
-processes' load disturbs them less than wall time.
+processes' load disturbs them less than wall time. Last, the tracking cost measured inside
+the runs, which load hardly disturbs: the share of the timed interval the training thread
+spends in Keras' callback dispatch (tfexp's callbacks, log conversion) and the CPU time of
+background threads (MLflow's metric writer, TensorBoard's event writer), beyond bare fit's.
 
 Then start-up: ``python -m tfexp --cfg job`` against a minimal Hydra app (same Hydra, one
 tiny config), alternated, median wall time of each.
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,17 +53,61 @@ TRACKED = {
 }
 
 
+def background_cpu() -> dict[int, float]:
+    """CPU seconds so far of every Python thread but this one (MLflow's metric writer,
+    TensorBoard's event writer, Keras' callback executor)."""
+    seconds = {}
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.ident is not None:
+            try:
+                seconds[thread.ident] = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+            except OSError:  # the thread just ended
+                pass
+    return seconds
+
+
 class EpochTimer(keras.callbacks.Callback):
-    """Wall and process CPU time from the start of the second epoch to the end of training:
-    every timed epoch's callbacks (tracking included) run inside it, wherever the timer sits."""
+    """From the start of the second epoch to the end of training (every timed epoch's
+    callbacks run inside, wherever the timer sits): wall time, this process's CPU time, the
+    background threads' CPU time, and the time Keras spends dispatching batch and epoch
+    callbacks on the training thread (log conversion and every callback's own work)."""
+
+    active = None
+    """The timer of the fit in progress (one at a time in this process)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dispatch_seconds = 0.0
+        EpochTimer.active = self
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == 1:
-            self.start = (time.perf_counter(), time.process_time())
+            self.start = (time.perf_counter(), time.process_time(), background_cpu())
+            self.dispatch_seconds = 0.0
 
     def on_train_end(self, logs=None):
         self.seconds = time.perf_counter() - self.start[0]
         self.cpu_seconds = time.process_time() - self.start[1]
+        before = self.start[2]
+        self.background_seconds = sum(cpu - before.get(ident, 0.0) for ident, cpu in background_cpu().items())
+        EpochTimer.active = None
+
+
+def time_callback_dispatch() -> None:
+    """Wrap ``keras.callbacks.CallbackList``'s per-batch and per-epoch methods so that their
+    time counts into the active timer (instrumentation for this benchmark only)."""
+    for name in ("on_train_batch_begin", "on_train_batch_end", "on_epoch_begin", "on_epoch_end"):
+        method = getattr(keras.callbacks.CallbackList, name)
+
+        def timed(self, *args, _method=method, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _method(self, *args, **kwargs)
+            finally:
+                if EpochTimer.active is not None:
+                    EpochTimer.active.dispatch_seconds += time.perf_counter() - start
+
+        setattr(keras.callbacks.CallbackList, name, timed)
 
 
 class TimerPlugin:
@@ -122,26 +170,44 @@ def tfexp_fit(args, overrides: list[str], workdir: Path) -> EpochTimer:
 def measure_training(args, workdir: Path) -> None:
     samples = train_samples(args) * (args.epochs - 1)
     names = ["bare", *args.variants]
+    time_callback_dispatch()
     bare_fit(args)  # warm-up: the process's first fit pays one-off costs
-    wall = {name: [] for name in names}
-    ratios = {clock: {name: [] for name in args.variants} for clock in ("wall", "cpu")}
+    timers = {name: [] for name in names}
     for round_ in range(args.rounds):
         order = names[round_ % len(names):] + names[: round_ % len(names)]
-        timers = {name: bare_fit(args) if name == "bare" else tfexp_fit(args, TRACKED[name], workdir) for name in order}
-        for name, timer in timers.items():
-            wall[name].append(samples / timer.seconds)
-        for name in args.variants:
-            ratios["wall"][name].append(timers["bare"].seconds / timers[name].seconds)
-            ratios["cpu"][name].append(timers["bare"].cpu_seconds / timers[name].cpu_seconds)
-        print(f"round {round_ + 1}/{args.rounds}: " + "  ".join(f"{n}={wall[n][-1]:.0f}/s" for n in names), flush=True)
+        for name in order:
+            timers[name].append(bare_fit(args) if name == "bare" else tfexp_fit(args, TRACKED[name], workdir))
+        print(f"round {round_ + 1}/{args.rounds}: " + "  ".join(f"{n}={samples / timers[n][-1].seconds:.0f}/s" for n in names), flush=True)
+
+    def median(values):
+        return statistics.median(list(values))
+
+    def ratios(name, clock):  # per round, against that round's bare run
+        return [getattr(b, clock) / getattr(t, clock) for b, t in zip(timers["bare"], timers[name])]
+
     print(f"\ntraining throughput, median of {args.rounds} rounds ({samples // (args.epochs - 1)} train samples x {args.epochs - 1} timed epochs, batch {args.batch_size}):")
-    print(f"  bare: {statistics.median(wall['bare']):.0f} samples/s")
+    print(f"  bare: {median(samples / t.seconds for t in timers['bare']):.0f} samples/s")
     for name in args.variants:
-        spread = f"rounds {min(ratios['wall'][name]):.3f}..{max(ratios['wall'][name]):.3f}"
-        print(f"ratio {name}: {statistics.median(ratios['wall'][name]):.3f}  ({statistics.median(wall[name]):.0f} samples/s; {spread})")
-    print("per CPU-second of this process (less sensitive to other processes' load):")
+        wall = ratios(name, "seconds")
+        print(f"ratio {name}: {median(wall):.3f}  ({median(samples / t.seconds for t in timers[name]):.0f} samples/s; rounds {min(wall):.3f}..{max(wall):.3f})")
+    print("per CPU-second of this process (all threads; other processes' load disturbs it less than wall time):")
     for name in args.variants:
-        print(f"  cpu ratio {name}: {statistics.median(ratios['cpu'][name]):.3f}")
+        print(f"  cpu ratio {name}: {median(ratios(name, 'cpu_seconds')):.3f}")
+    def share(name, seconds):  # median fraction of the timed interval
+        return median(getattr(t, seconds) / t.seconds for t in timers[name])
+
+    bare_dispatch, bare_background = share("bare", "dispatch_seconds"), share("bare", "background_seconds")
+    print(
+        f"tracking cost measured inside the runs, beyond bare fit's (medians; bare: callback dispatch "
+        f"{100 * bare_dispatch:.2f}% of the training thread, background threads {100 * bare_background:.2f}% of one core):"
+    )
+    for name in args.variants:
+        dispatch = share(name, "dispatch_seconds") - bare_dispatch
+        background = share(name, "background_seconds") - bare_background
+        print(
+            f"  {name}: callbacks {100 * dispatch:+.2f}% of the training thread, background threads {100 * background:+.2f}% "
+            f"of one core; throughput bound {1 - max(dispatch, 0) - max(background, 0):.3f} (if both were taken from training)"
+        )
 
 
 MINIMAL_APP = """
