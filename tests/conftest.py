@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -23,6 +24,16 @@ def write_plugin_dist(root: Path, dist: str, module: str, source: str, entry_nam
     (info / "entry_points.txt").write_text(f"[tfexp]\n{entry_name or module} = {module}\n")
     (root / f"{module}.py").write_text(textwrap.dedent(source))
     return root
+
+
+@pytest.fixture(autouse=True)
+def restore_environ():
+    """Undo what a test's run exported (``strategy.cluster`` writes ``$TF_CONFIG``, which
+    would make every later run in this process a non-chief worker that tracks nothing)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture

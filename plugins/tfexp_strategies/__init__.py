@@ -124,18 +124,23 @@ def tfexp_evaluate(run, model, datasets):
     return metrics
 
 
-@hookimpl
+@hookimpl(wrapper=True)
 def tfexp_after_run(run, status):
-    """Workers finish together; put back what this run changed process-wide (the runner
-    resets the dtype policy)."""
-    if status == "FINISHED" and run.strategy is not None:
-        from tfexp_strategies.multi_worker import is_multi_worker
+    """Put back what this run changed process-wide (the runner resets the dtype policy), and
+    let multi-worker processes leave together: the barrier comes after every other plugin's
+    ``tfexp_after_run`` (the chief's MLflow run is finished by then), so no worker outlives
+    another by long enough to report it as crashed."""
+    try:
+        return (yield)
+    finally:
+        if status == "FINISHED" and run.strategy is not None:
+            from tfexp_strategies.multi_worker import is_multi_worker
 
-        if is_multi_worker(run.strategy):
-            from tfexp_strategies.distributed_fit import wait_for_all_workers
+            if is_multi_worker(run.strategy):
+                from tfexp_strategies.distributed_fit import wait_for_all_workers
 
-            wait_for_all_workers(run.strategy)
-    if "op_determinism_was_on" in run.info:
-        from tfexp_strategies.numerics import restore_determinism
+                wait_for_all_workers(run.strategy)
+        if "op_determinism_was_on" in run.info:
+            from tfexp_strategies.numerics import restore_determinism
 
-        restore_determinism(run.info["op_determinism_was_on"])
+            restore_determinism(run.info["op_determinism_was_on"])

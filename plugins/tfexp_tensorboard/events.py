@@ -19,16 +19,28 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 SCALAR = scalar_metadata.create_summary_metadata(display_name=None, description=None)
 SCALAR_SHAPE = tensor_shape_pb2.TensorShapeProto()
+HANDOFF_EVENTS, HANDOFF_SECONDS = 500, 2.0
+"""Events are handed to the writer thread in batches (one queue operation, not one per
+step, which made the training thread wait for the writer's lock)."""
 
 
 class EventWriter:
-    """One run's event file; events are written by a background thread, flushed on demand."""
+    """One run's event file, written by TensorBoard's background writer thread."""
 
     def __init__(self, logdir: Path):
-        self._file = EventFileWriter(str(logdir))
+        self._file = EventFileWriter(str(logdir), max_queue_size=4 * HANDOFF_EVENTS)  # a hand-off never waits
+        self._pending: list[event_pb2.Event] = []
+        self._handed_off = time.monotonic()
 
     def _add(self, summary, step: int) -> None:
-        self._file.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+        self._pending.append(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+        if len(self._pending) >= HANDOFF_EVENTS or time.monotonic() - self._handed_off >= HANDOFF_SECONDS:
+            self._hand_off()
+
+    def _hand_off(self) -> None:
+        for event in self._pending:
+            self._file.add_event(event)
+        self._pending, self._handed_off = [], time.monotonic()
 
     def scalars(self, values: dict[str, float], step: int) -> None:
         self._add(summary_pb2.Summary(value=[
@@ -46,7 +58,9 @@ class EventWriter:
         self._add(hparams_summary.hparams_pb(values, trial_id=trial_id), 0)
 
     def flush(self) -> None:
+        self._hand_off()
         self._file.flush()
 
     def close(self) -> None:
+        self._hand_off()
         self._file.close()
