@@ -49,15 +49,24 @@ def plugin_dist(tmp_path, monkeypatch):
     return install
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 that nothing listens on (held together, so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
 class MlflowServer:
     """A real ``mlflow server`` on 127.0.0.1 with a temporary sqlite backend; can be
     stopped and started again on the same port (to test a lost server)."""
 
     def __init__(self, root: Path):
         self.root = root
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        (self.port,) = free_ports(1)
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 

@@ -75,6 +75,7 @@ def test_debug_fast_run_is_tracked_in_mlflow_and_tensorboard(tmp_path):
     assert events.Tensors("val_accuracy")[0].step == 0
 
 
+@pytest.mark.slow
 def test_overrides_from_the_issue_work(tmp_path):
     result = run_cli(
         ["model=cnn", "data=synthetic", "trainer.epochs=3", "trainer.batch_size=32", "seed=7",

@@ -198,6 +198,7 @@ def test_run_model_is_registered_with_alias_and_loads_back(trained):
 # -- the command line -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sweep_exports_versions_to_a_shared_dir_and_registers_the_best_job(tmp_path):
     serving_dir = tmp_path / "serving"
     result = run_cli([

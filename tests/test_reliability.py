@@ -79,6 +79,7 @@ def test_sigterm_stops_as_killed_and_resumable_then_resume_by_run_id(tmp_path):
     assert_complete_history(tmp_path, run_id)
 
 
+@pytest.mark.slow
 def test_resume_rejects_overrides_that_change_the_experiment(tmp_path):
     result = run_cli(["debug=fast", "tracking.log_model=false"], cwd=tmp_path)
     assert result.returncode == 0
@@ -134,6 +135,7 @@ def test_nan_recovery_restores_the_checkpoint_and_lowers_the_learning_rate(tmp_p
     assert math.isfinite(run.test_metrics["test_loss"])
 
 
+@pytest.mark.slow
 def test_secrets_are_masked_in_params_config_and_overrides(tmp_path):
     result = run_cli(["debug=fast", "tracking.log_model=false", "+data.api_token=s3cr3t", "+tracking.password=hunter2"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -152,6 +154,7 @@ def test_redact_masks_nested_keys_and_override_strings():
     assert redact(config) == {"db": {"password": MASK, "host": "h"}, "overrides": [f"a.token={MASK}", "b=2"], "api_key": MASK}
 
 
+@pytest.mark.slow
 def test_unreachable_server_fails_before_training_or_falls_back(tmp_path):
     result = run_cli(["debug=fast", "tracking.uri=http://127.0.0.1:9"], cwd=tmp_path)
     assert result.returncode == 1 and "MLflow server http://127.0.0.1:9 is unreachable" in result.stderr

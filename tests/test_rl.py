@@ -199,7 +199,7 @@ def test_evaluator_plays_each_episode_once_from_fixed_seeds():
     }
 
 
-@pytest.mark.parametrize("agent", ["ppo", "dqn"])
+@pytest.mark.parametrize("agent", [pytest.param("ppo", marks=pytest.mark.slow), "dqn"])
 def test_agents_solve_a_plugin_registered_env_and_record_a_gif(tmp_path, agent):
     overrides = [
         "+experiment=rl", f"technique.agent={agent}", f"technique.env_id={CORRIDOR}", "technique.record_video=true",

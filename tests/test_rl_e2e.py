@@ -14,7 +14,7 @@ AGENT_METRICS = {
 }
 
 
-@pytest.mark.parametrize("agent", ["ppo", "dqn"])
+@pytest.mark.parametrize("agent", ["ppo", pytest.param("dqn", marks=pytest.mark.slow)])
 def test_debug_fast_run_tracks_episodes_updates_evaluations_and_the_policy(tmp_path, agent):
     result = run_cli(["+experiment=rl", "debug=fast", f"technique.agent={agent}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

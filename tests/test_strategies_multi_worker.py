@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
+from conftest import free_ports
 from mlflow import MlflowClient
 
 from tfexp.checkpoint import CheckpointState
 from tfexp.testing import mlflow_runs, store_uri
 
 EPOCHS, STEPS = 2, 5
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def start_worker(index: int, cluster: dict, cwd) -> subprocess.Popen:

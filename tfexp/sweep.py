@@ -2,9 +2,9 @@
 
 A Hydra callback (configured in ``tfexp/conf/config.yaml``) opens the parent before the
 first job and writes the summary after the last. Jobs find their parent through the
-``TFEXP_SWEEP_PARENT_RUN_ID`` environment variable, which launcher worker processes
-inherit; the MLflow tracker then tags them ``mlflow.parentRunId`` and logs them into the
-parent's experiment. The parent also creates the store and experiment once, before
+``TFEXP_SWEEP_PARENT_RUN_ID`` environment variable, set in each job's process when it
+starts (``on_job_start`` runs there, whatever the launcher); the MLflow tracker then tags
+them ``mlflow.parentRunId`` and logs them into the parent's experiment. The parent also creates the store and experiment once, before
 parallel jobs could race to do it.
 """
 
@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 log = logging.getLogger("tfexp.sweep")
 
 PARENT_ENV = "TFEXP_SWEEP_PARENT_RUN_ID"
+URI_ENV = "MLFLOW_TRACKING_URI"
 
 
 class SweepTracker(Callback):
@@ -55,6 +56,14 @@ class SweepTracker(Callback):
         )
         self.parent_id = os.environ[PARENT_ENV] = parent.info.run_id
         log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Runs in the job's own process, wherever the launcher put it (a Ray worker on
+        another machine inherits no environment from this one): join the parent, and log to
+        its store when the job has no ``tracking.uri`` of its own."""
+        if self.parent_id is not None:
+            os.environ[PARENT_ENV] = self.parent_id
+            os.environ.setdefault(URI_ENV, self.uri)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         if self.parent_id is None:  # a single run, or a sweep without MLflow

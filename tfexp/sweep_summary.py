@@ -72,18 +72,22 @@ class Summary:
 
 
 def job_rows(client, parent_id: str, sweep_dir: Path) -> list[JobRow]:
-    """One row per job directory, joined with the child run that job made (if any)."""
+    """One row per job: its child run joined with its directory. Either may be missing: a job
+    that died before tracking leaves only its directory, and jobs on a Ray cluster write their
+    directories on the worker machines."""
     parent = client.get_run(parent_id)
     children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'")
     by_job = {int(c.data.tags["tfexp.job"]): c for c in children if "tfexp.job" in c.data.tags}
+    job_dirs = {int(d.name): d for d in sweep_dir.iterdir() if d.name.isdigit()} if sweep_dir.is_dir() else {}
     rows = []
-    job_dirs = sorted((d for d in sweep_dir.iterdir() if d.name.isdigit()), key=lambda d: int(d.name)) if sweep_dir.is_dir() else []
-    for job_dir in job_dirs:
-        job = int(job_dir.name)
-        overrides_file = job_dir / ".hydra" / "overrides.yaml"
-        overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
-        pairs = dict(o.lstrip("+~").split("=", 1) for o in overrides or [] if "=" in o)
+    for job in sorted(by_job.keys() | job_dirs.keys()):
         child = by_job.get(job)
+        overrides_file = job_dirs[job] / ".hydra" / "overrides.yaml" if job in job_dirs else None
+        if overrides_file is not None and overrides_file.is_file():
+            overrides = yaml.safe_load(overrides_file.read_text()) or []
+        else:
+            overrides = child.data.tags.get("tfexp.overrides", "").split() if child else []
+        pairs = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
         if child is None:
             rows.append(JobRow(job, pairs, "FAILED", math.nan, ""))
         else:
