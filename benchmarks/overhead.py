@@ -151,7 +151,7 @@ def bare_fit(args) -> EpochTimer:
     t = cfg.trainer
     model.fit(
         datasets.as_tf("train", t.batch_size, shuffle=True, seed=cfg.seed), validation_data=datasets.as_tf("val", t.batch_size),
-        epochs=t.epochs, callbacks=[timer], verbose=0,
+        epochs=t.epochs, callbacks=[timer], verbose=0, shuffle=False,  # the pipeline shuffles, as in tfexp
     )
     return timer
 

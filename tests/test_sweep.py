@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import statistics
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import tfexp
 from tfexp.sweep_summary import aggregate_over_seeds, JobRow
-from tfexp.testing import artifact_paths, mlflow_runs, run_cli, store_uri
+from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri
 
 FAST = ["debug=fast", "tracking.log_model=false"]
 
@@ -85,6 +87,20 @@ def test_optuna_search_runs_its_trials_as_children(tmp_path):
     assert len(rates) == 3  # the sampler proposed three different learning rates
 
 
+@pytest.mark.parametrize(
+    "preset,experiment", [("supervised_optuna", "baseline"), ("distill_optuna", "distill")]
+)
+def test_search_spaces_name_keys_of_the_experiment_they_tune(preset, experiment):
+    """A misspelled key in a search space would only fail once the sweep is running."""
+    from omegaconf import OmegaConf
+
+    cfg = compose([f"+experiment={experiment}", f"hparams_search={preset}"], with_hydra=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("OptunaSweeper") and sweeper.direction == cfg.sweep.direction
+    for key in sweeper.params:
+        assert OmegaConf.select(cfg, key, default="missing") != "missing", key
+
+
 def test_joblib_runs_parallel_jobs_into_one_sqlite_store(tmp_path):
     result = run_cli(["-m", *FAST, "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -101,3 +117,14 @@ def test_seed_aggregation_ignores_failed_jobs():
     ]
     mean, std, n = aggregate_over_seeds(rows)["lr=0.1"]
     assert (mean, n) == (pytest.approx(0.6), 2) and std == pytest.approx(statistics.stdev([0.5, 0.7]))
+
+
+@pytest.mark.slow
+def test_every_preset_runs_in_one_sweep(tmp_path):
+    presets = sorted(p.stem for p in (Path(tfexp.__file__).parent / "conf" / "experiment").glob("*.yaml"))
+    result = run_cli(["-m", "+experiment=glob(*)", *FAST], cwd=tmp_path, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = [r for r in mlflow_runs(tmp_path) if r.data.tags.get("tfexp.sweep") != "parent"]
+    assert sorted(r.data.tags["tfexp.job"] for r in jobs) == [str(i) for i in range(len(presets))]
+    assert all(r.info.status == "FINISHED" for r in jobs)
+

@@ -20,8 +20,9 @@ from omegaconf import DictConfig
 FAST = ("debug=fast",)
 
 
-def compose(overrides: Iterable[str] = ()) -> DictConfig:
-    """tfexp's config with Hydra ``overrides`` (no run, no output directory)."""
+def compose(overrides: Iterable[str] = (), with_hydra: bool = False) -> DictConfig:
+    """tfexp's config with Hydra ``overrides`` (no run, no output directory); ``with_hydra``
+    keeps the ``hydra`` node (sweeper, launcher) too."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
@@ -29,7 +30,7 @@ def compose(overrides: Iterable[str] = ()) -> DictConfig:
 
     register_configs()
     with initialize_config_module(config_module="tfexp.conf", version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides))
+        return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=with_hydra)
 
 
 def run_cli(args: Iterable[str], cwd: str | Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

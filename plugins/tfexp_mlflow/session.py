@@ -57,15 +57,21 @@ def reachable_uri(cfg) -> str:
         ) from None
 
 
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+"""Makes the MLflow 3 UI open tfexp's experiments in its model-training view (runs, charts),
+not its GenAI view (traces)."""
+
+
 def ensure_experiment(client, name: str, uri: str) -> str:
-    """The experiment's id; a new one in the embedded store keeps artifacts beside the db."""
+    """The experiment's id; a new one in the embedded store keeps artifacts beside the db,
+    and is marked as model training for the UI."""
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
     location = None
     if uri.startswith("sqlite:///"):
         location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
 
 
 def git_commit(cwd: Path) -> str | None:
