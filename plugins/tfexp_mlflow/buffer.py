@@ -1,7 +1,6 @@
 """Metrics buffered on the training thread and written by a background thread.
 
-``add`` only appends plain tuples under a lock (MLflow's ``Metric`` objects are made on the
-writer's side, off the training thread); a daemon thread writes with ``log_batch`` every
+``add`` only appends under a lock; a daemon thread writes with ``log_batch`` every
 ``interval`` seconds. A failed write keeps the metrics and is retried on the next tick
 (a lost server costs nothing but delay); ``close`` retries for ``retry_timeout`` seconds
 and then hands back what could not be written.
@@ -18,13 +17,6 @@ log = logging.getLogger("tfexp.mlflow")
 MAX_METRICS_PER_BATCH = 1000  # MLflow's log_batch limit
 
 
-def as_metrics(rows: list[tuple[str, float, int, int]]) -> list:
-    """``(key, value, timestamp, step)`` rows as MLflow ``Metric`` entities."""
-    from mlflow.entities import Metric
-
-    return [Metric(*row) for row in rows]
-
-
 class MetricBuffer:
     def __init__(self, client, run_id: str, interval: float, floor: dict[str, int] | None = None):
         self._client, self._run_id, self._interval = client, run_id, interval
@@ -38,12 +30,14 @@ class MetricBuffer:
         self._thread.start()
 
     def add(self, metrics: dict[str, float], step: int) -> None:
+        from mlflow.entities import Metric
+
         now = int(time.time() * 1000)
         with self._lock:
             for key, value in metrics.items():
                 if step <= self._floor.get(key, -1):
                     continue  # already logged before a restore (resume, NaN recovery)
-                self._pending.append((key, float(value), now, step))
+                self._pending.append(Metric(key, float(value), now, step))
                 self._last_step[key] = max(step, self._last_step.get(key, step))
 
     def rewind(self) -> None:
@@ -58,7 +52,7 @@ class MetricBuffer:
                 batch, self._pending = self._pending, []
             for i in range(0, len(batch), MAX_METRICS_PER_BATCH):
                 try:
-                    self._client.log_batch(self._run_id, metrics=as_metrics(batch[i : i + MAX_METRICS_PER_BATCH]))
+                    self._client.log_batch(self._run_id, metrics=batch[i : i + MAX_METRICS_PER_BATCH])
                 except Exception:
                     with self._lock:  # put back what was not written, in order
                         self._pending[:0] = batch[i:]
@@ -85,6 +79,6 @@ class MetricBuffer:
                 if time.monotonic() + delay > deadline:
                     log.warning("MLflow still unreachable (%s)", exc)
                     with self._lock:
-                        return as_metrics(self._pending)
+                        return list(self._pending)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
