@@ -34,6 +34,7 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     assert parent.info.status == "FINISHED" and len(children) == 4
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.info.experiment_id for c in children} == {parent.info.experiment_id}
+    assert all(f"[sweep] job {k}/4 done" in result.stderr for k in range(1, 5))  # progress
 
     best = max(children, key=lambda c: c.data.metrics["objective"])
     assert parent.data.tags["tfexp.best_run_id"] == best.info.run_id
@@ -107,6 +108,27 @@ def test_joblib_runs_parallel_jobs_into_one_sqlite_store(tmp_path):
     parent, children = parent_and_children(tmp_path)
     assert sorted(c.data.params["seed"] for c in children) == ["1", "2"]
     assert all("val_accuracy" in c.data.metrics for c in children)
+
+
+BASIC, OPTUNA = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
+
+
+@pytest.mark.parametrize(
+    "sweeper,task,jobs",
+    [
+        ({"_target_": BASIC, "params": None}, ["debug=fast", "model=mlp,cnn", "seed=1,2,3"], 6),
+        ({"_target_": BASIC, "params": {"seed": "1,2", "model": "mlp,cnn"}}, ["seed=1,2,3"], 6),  # the command line wins
+        ({"_target_": BASIC, "params": None}, ["trainer.epochs=range(1,5)"], 4),
+        ({"_target_": BASIC, "params": None}, ["+experiment=glob(*)"], None),  # known only to Hydra's loader
+        ({"_target_": OPTUNA, "n_trials": 7}, ["debug=fast"], 7),
+    ],
+)
+def test_sweeps_know_how_many_jobs_they_run(sweeper, task, jobs):
+    from omegaconf import OmegaConf
+
+    from tfexp.sweep import job_count
+
+    assert job_count(OmegaConf.create({"hydra": {"sweeper": sweeper, "overrides": {"task": task}}})) == jobs
 
 
 def test_seed_aggregation_ignores_failed_jobs():

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -25,6 +26,25 @@ PARENT_ENV = "TFEXP_SWEEP_PARENT_RUN_ID"
 URI_ENV = "MLFLOW_TRACKING_URI"
 
 
+def job_count(config: DictConfig) -> int | None:
+    """How many jobs the sweep runs, when that is known up front: Optuna's ``n_trials``, or
+    the size of the basic sweeper's grid (None for ``glob()``, which needs Hydra's config
+    loader, and for other sweepers)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    sweeper = config.hydra.sweeper
+    if "n_trials" in sweeper:
+        return int(sweeper.n_trials)
+    if not sweeper._target_.endswith(".BasicSweeper"):
+        return None
+    arguments = [f"{key}={value}" for key, value in (sweeper.params or {}).items()] + list(config.hydra.overrides.task)
+    by_key = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(arguments)}  # the last one wins
+    try:
+        return math.prod(len(list(o.sweep_string_iterator())) for o in by_key.values() if o.is_sweep_override())
+    except HydraException:
+        return None
+
+
 class SweepTracker(Callback):
     """Opens and closes the sweep's parent run; prints one progress line per job."""
 
@@ -32,6 +52,7 @@ class SweepTracker(Callback):
         self.parent_id: str | None = None
         self.client: Any = None
         self.uri = ""
+        self.jobs: int | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if not config.tracking.mlflow:
@@ -55,6 +76,7 @@ class SweepTracker(Callback):
             },
         )
         self.parent_id = os.environ[PARENT_ENV] = parent.info.run_id
+        self.jobs = job_count(config)
         log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -70,7 +92,9 @@ class SweepTracker(Callback):
             return
         value = job_return.return_value if job_return.status.name == "COMPLETED" else None
         shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
-        log.info("[sweep] job #%s done: %s  objective=%s", config.hydra.job.num, " ".join(config.hydra.overrides.task), shown)
+        num = config.hydra.job.num
+        progress = f"{num + 1}/{self.jobs}" if self.jobs else f"#{num}"
+        log.info("[sweep] job %s done: %s  objective=%s", progress, " ".join(config.hydra.overrides.task), shown)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent_id is None:
