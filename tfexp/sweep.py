@@ -4,8 +4,8 @@ A Hydra callback (configured in ``tfexp/conf/config.yaml``) opens the parent bef
 first job and writes the summary after the last. Jobs find their parent through the
 ``TFEXP_SWEEP_PARENT_RUN_ID`` environment variable, set in each job's process when it
 starts (``on_job_start`` runs there, whatever the launcher); the MLflow tracker then tags
-them ``mlflow.parentRunId`` and logs them into the parent's experiment. The parent also creates the store and experiment once, before
-parallel jobs could race to do it.
+them ``mlflow.parentRunId`` and logs them into the parent's experiment. The parent also
+creates the store and experiment once, before parallel jobs could race to do it.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class SweepTracker(Callback):
                 "tfexp.objective": f"{config.sweep.objective} ({config.sweep.direction})",
             },
         )
-        self.parent_id = os.environ[PARENT_ENV] = parent.info.run_id
+        self.parent_id = parent.info.run_id
         self.jobs = job_count(config)
         log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
 
@@ -101,7 +101,7 @@ class SweepTracker(Callback):
             return
         from tfexp.sweep_summary import summarize
 
-        os.environ.pop(PARENT_ENV, None)
+        os.environ.pop(PARENT_ENV, None)  # set by on_job_start when jobs ran in this process
         summary = summarize(
             self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction,
             register_best=config.sweep.register_best, alias=config.tracking.register_alias,
