@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
     from omegaconf import DictConfig
 
-    from tfexp.data import Datasets
+    from tfexp.data import Data
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,11 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """``load(data_cfg, seed)`` returns train/val/test arrays as :class:`tfexp.data.Datasets`."""
+    """``load(data_cfg, seed)`` returns a :class:`tfexp.data.Data`: a streaming source, or
+    train/val/test arrays as :class:`tfexp.data.ArrayData` (alias ``Datasets``)."""
 
     name: str
-    load: Callable[[DictConfig, int], Datasets]
+    load: Callable[[DictConfig, int], Data]
     description: str = ""
 
 

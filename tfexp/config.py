@@ -14,6 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from tfexp.data.pipeline import Pipeline
 from tfexp.errors import ConfigError
 
 
@@ -125,6 +126,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    pipeline: Pipeline = field(default_factory=Pipeline)
     export: Any = MISSING
     seed: int = 42
     resume: Optional[str] = None
@@ -192,6 +194,10 @@ def validate(cfg: DictConfig) -> None:
     _check(t.nan_recovery >= 0, "trainer.nan_recovery", "an integer >= 0", t.nan_recovery)
     _check(not (t.nan_recovery and not t.checkpoint_every), "trainer.nan_recovery", "0 when trainer.checkpoint_every=0 (recovery restores a checkpoint)", t.nan_recovery)
     _check(cfg.tracking.fallback in (None, "local"), "tracking.fallback", "null or local", cfg.tracking.fallback)
+    p = cfg.pipeline
+    _check(p.shuffle_buffer >= 1, "pipeline.shuffle_buffer", "an integer >= 1", p.shuffle_buffer)
+    for key in ("interleave", "prefetch"):
+        _check(p[key] is None or p[key] >= 1, f"pipeline.{key}", "null (AUTOTUNE) or an integer >= 1", p[key])
     _check(cfg.tracking.log_every_n_steps >= 0, "tracking.log_every_n_steps", "an integer >= 0", cfg.tracking.log_every_n_steps)
     for group in ("model", "data", "strategy", "technique"):
         node = cfg.get(group)

@@ -14,8 +14,9 @@ from tfexp import hookimpl
 from tfexp.errors import ConfigError
 
 
-def compile_kwargs_for(run, datasets) -> dict[str, Any]:
-    """Optimizer from ``trainer``; loss and metrics that suit the datasets' task."""
+def compile_kwargs_for(run, spec) -> dict[str, Any]:
+    """Optimizer from ``trainer``; loss and metrics that suit the data's task (``spec``
+    is a :class:`tfexp.data.DataSpec`)."""
     import keras
 
     t = run.cfg.trainer
@@ -25,9 +26,9 @@ def compile_kwargs_for(run, datasets) -> dict[str, Any]:
         raise ConfigError(
             f"trainer.optimizer={t.optimizer!r} is not a Keras optimizer; use one of adam, adamw, sgd, rmsprop, nadam, adagrad"
         ) from None
-    if datasets.task == "multiclass":
+    if spec.task == "multiclass":
         loss, metrics = keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
-    elif datasets.task == "multilabel":
+    elif spec.task == "multilabel":
         loss, metrics = keras.losses.BinaryCrossentropy(from_logits=True), [keras.metrics.BinaryAccuracy(threshold=0.0)]
     else:
         loss, metrics = "mse", ["mae"]
@@ -35,38 +36,40 @@ def compile_kwargs_for(run, datasets) -> dict[str, Any]:
 
 
 @hookimpl(trylast=True)
-def tfexp_build_datasets(run):
+def tfexp_build_data(run):
     return run.registry.get("data", run.cfg.data.name).load(run.cfg.data, run.cfg.seed)
 
 
 @hookimpl(trylast=True)
-def tfexp_build_model(run, datasets):
+def tfexp_build_model(run, data):
     spec = run.registry.get("model", run.cfg.model.name)
-    return spec.build(run.cfg.model, datasets.input_shape, datasets.num_outputs)
+    return spec.build(run.cfg.model, data.spec.input_shape, data.spec.num_outputs)
+
+
+def check_batch_size(run, data) -> None:
+    """A batch larger than a known training split would make every epoch empty."""
+    size, batch = data.spec.size("train"), run.cfg.trainer.batch_size
+    if size is not None and batch > size:
+        raise ConfigError(f"trainer.batch_size={batch} is larger than the training split ({size} examples); use trainer.batch_size={size} or less")
 
 
 @hookimpl(trylast=True)
-def tfexp_run_fit(run, model, datasets, callbacks):
+def tfexp_run_fit(run, model, data, callbacks):
     """``model.fit`` from ``run.initial_epoch``; on NaN, up to ``trainer.nan_recovery`` retries."""
     from tfexp.checkpoint import NanLoss, recover_from_nan
 
     t = run.cfg.trainer
-    if t.batch_size > len(datasets.x_train):
-        raise ConfigError(
-            f"trainer.batch_size={t.batch_size} is larger than the training split ({len(datasets.x_train)} examples); "
-            f"use trainer.batch_size={len(datasets.x_train)} or less"
-        )
+    check_batch_size(run, data)
     for attempt in itertools.count(1):
         try:
             model.fit(
-                datasets.as_tf("train", t.batch_size, shuffle=True, seed=run.cfg.seed),
-                validation_data=datasets.as_tf("val", t.batch_size),
+                run.dataset("train", training=True),
+                validation_data=run.dataset("val"),
                 epochs=t.epochs,
                 initial_epoch=run.initial_epoch,
                 steps_per_epoch=t.steps_per_epoch,
                 callbacks=callbacks,
                 verbose=t.verbose,
-                shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset
             )
             return run.history
         except NanLoss as exc:
@@ -76,10 +79,10 @@ def tfexp_run_fit(run, model, datasets, callbacks):
 
 
 @hookimpl(trylast=True)
-def tfexp_evaluate(run, model, datasets):
-    metrics = model.evaluate(datasets.as_tf("test", run.cfg.trainer.batch_size), verbose=0, return_dict=True)
-    if datasets.task == "multiclass":
-        run.log_figure(confusion_matrix_figure(model, datasets), "confusion_matrix.png")
+def tfexp_evaluate(run, model, data):
+    metrics = model.evaluate(run.dataset("test"), verbose=0, return_dict=True)
+    if data.spec.task == "multiclass":
+        run.log_figure(confusion_matrix_figure(model, data), "confusion_matrix.png")
     return metrics
 
 
@@ -88,15 +91,18 @@ def tfexp_export_model(run, model):
     run.log_model(model, "model")
 
 
-def confusion_matrix_figure(model, datasets):
+def confusion_matrix_figure(model, data):
+    """The test split's confusion matrix, from one streaming pass over it."""
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    predicted = model.predict(datasets.x_test, verbose=0).argmax(axis=-1)
+    from tfexp.data import predict
+
+    outputs, targets = predict(model, data, "test")
+    names = data.spec.class_names or [str(c) for c in range(data.spec.num_outputs)]
     fig, ax = plt.subplots(figsize=(6, 6))
     ConfusionMatrixDisplay.from_predictions(
-        datasets.y_test, predicted, labels=list(range(len(datasets.class_names))),
-        display_labels=datasets.class_names, ax=ax, colorbar=False,
+        targets, outputs.argmax(axis=-1), labels=list(range(len(names))), display_labels=names, ax=ax, colorbar=False,
     )
     ax.set_title("Confusion matrix (test split)")
     return fig

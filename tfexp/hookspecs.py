@@ -4,7 +4,7 @@ Hooks fire in this order during one run (see docs/design.md):
 
 1. registration: ``tfexp_register_models`` / ``_datasets`` / ``_strategies`` / ``_techniques``
 2. ``tfexp_configure`` -> ``tfexp_before_run`` -> ``tfexp_after_strategy_created``
-   -> ``tfexp_build_datasets`` -> ``tfexp_build_model`` -> ``tfexp_before_compile``
+   -> ``tfexp_build_data`` -> ``tfexp_build_model`` -> ``tfexp_before_compile``
    -> ``tfexp_before_fit`` -> ``tfexp_run_fit`` (fires ``tfexp_on_epoch_end``)
    -> ``tfexp_after_fit`` -> ``tfexp_evaluate`` -> ``tfexp_export_model``
 3. on failure ``tfexp_on_run_error`` (then the error is re-raised);
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from tfexp.components import DatasetSpec, ModelSpec, StrategySpec, TechniqueSpec
-    from tfexp.data import Datasets
+    from tfexp.data import Data
     from tfexp.run import Run
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -80,15 +80,15 @@ def tfexp_after_strategy_created(run: Run, strategy: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def tfexp_build_datasets(run: Run) -> Datasets | None:
-    """Return the run's :class:`tfexp.data.Datasets`; the default loads ``data.name``."""
+def tfexp_build_data(run: Run) -> Data | None:
+    """Return the run's :class:`tfexp.data.Data`; the default loads ``data.name``."""
 
 
 @hookspec(firstresult=True)
-def tfexp_build_model(run: Run, datasets: Datasets) -> keras.Model | None:
+def tfexp_build_model(run: Run, data: Data) -> keras.Model | None:
     """Return the model to train; called inside ``strategy.scope()``.
 
-    The default builds ``model.name`` for the datasets' input shape and outputs."""
+    The default builds ``model.name`` for ``data.spec``'s input shape and outputs."""
 
 
 @hookspec
@@ -102,7 +102,7 @@ def tfexp_before_fit(run: Run, model: keras.Model) -> list | None:
 
 
 @hookspec(firstresult=True)
-def tfexp_run_fit(run: Run, model: keras.Model, datasets: Datasets, callbacks: list) -> dict | None:
+def tfexp_run_fit(run: Run, model: keras.Model, data: Data, callbacks: list) -> dict | None:
     """Train, and return the history as ``{metric: [value per epoch]}``.
 
     The default calls ``model.fit``; techniques with their own loop (RL, distillation
@@ -120,7 +120,7 @@ def tfexp_after_fit(run: Run, model: keras.Model, history: dict) -> None:
 
 
 @hookspec(firstresult=True)
-def tfexp_evaluate(run: Run, model: keras.Model, datasets: Datasets) -> dict[str, float] | None:
+def tfexp_evaluate(run: Run, model: keras.Model, data: Data) -> dict[str, float] | None:
     """Return test-split metrics without prefix (``{"accuracy": 0.97}``); the runner
     logs them as ``test_<name>``. The default calls ``model.evaluate`` and plots."""
 

@@ -24,7 +24,8 @@ class Run:
     plugin_manager: Any
     registry: Registry
     strategy: Any = None
-    datasets: Any = None
+    data: Any = None
+    """The run's :class:`tfexp.data.Data` (set after ``tfexp_build_data``)."""
     model: Any = None
     history: dict[str, list[float]] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
@@ -44,6 +45,24 @@ class Run:
         if name in self.test_metrics:
             return self.test_metrics[name]
         return self.history[name][-1] if self.history.get(name) else float("nan")
+
+    def dataset(self, split: str, *, training: bool = False, data: Any = None, batch_size: int | None = None, **kwargs: Any):
+        """A split of ``data`` (default: the run's) as batches, with the run's batch size,
+        seed and ``pipeline`` policy; keyword arguments go to ``Data.dataset``."""
+        data = data or self.data
+        return data.dataset(
+            split, batch_size=batch_size or self.cfg.trainer.batch_size, training=training,
+            seed=self.cfg.seed, pipeline=self.pipeline, **kwargs,
+        )
+
+    @property
+    def pipeline(self):
+        """The ``pipeline`` config as a :class:`tfexp.data.Pipeline`."""
+        from omegaconf import OmegaConf
+
+        from tfexp.data import Pipeline
+
+        return Pipeline(**OmegaConf.to_container(self.cfg.pipeline)) if "pipeline" in self.cfg else Pipeline()
 
     @property
     def hook(self):

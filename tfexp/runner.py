@@ -75,10 +75,10 @@ def _execute(run: Run) -> None:
         keras.utils.set_random_seed(cfg.seed)
         run.strategy = run.registry.get("strategy", cfg.strategy.name).create(cfg.strategy)
         hook.tfexp_after_strategy_created(run=run, strategy=run.strategy)
-        run.datasets = datasets = hook.tfexp_build_datasets(run=run)
+        run.data = data = checked_data(hook.tfexp_build_data(run=run), cfg.data.name)
         with run.strategy.scope():
-            run.model = model = hook.tfexp_build_model(run=run, datasets=datasets)
-            compile_kwargs = compile_kwargs_for(run, datasets)
+            run.model = model = hook.tfexp_build_model(run=run, data=data)
+            compile_kwargs = compile_kwargs_for(run, data.spec)
             hook.tfexp_before_compile(run=run, model=model, compile_kwargs=compile_kwargs)
             model.compile(**compile_kwargs)
             if run.info["resume"]:
@@ -88,9 +88,9 @@ def _execute(run: Run) -> None:
         callbacks += [HookCallback(run), NanGuard()]
         if cfg.trainer.checkpoint_every:
             callbacks.append(CheckpointCallback(run))
-        history = hook.tfexp_run_fit(run=run, model=model, datasets=datasets, callbacks=callbacks)
+        history = hook.tfexp_run_fit(run=run, model=model, data=data, callbacks=callbacks)
         hook.tfexp_after_fit(run=run, model=model, history=history)
-        run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, datasets=datasets).items()}
+        run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, data=data).items()}
         run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)
         _log_objective(run)
         hook.tfexp_export_model(run=run, model=model)
@@ -113,6 +113,18 @@ def _execute(run: Run) -> None:
         finally:
             _reset_keras_state()
             _print_summary(run, status)
+
+
+def checked_data(data, name: str):
+    """What a data plugin returned, checked to be a :class:`tfexp.data.Data`."""
+    from tfexp.data import Data
+
+    if not isinstance(data, Data):
+        raise TypeError(
+            f"data={name} returned {type(data).__name__}, not a tfexp.data.Data: return "
+            f"tfexp.data.ArrayData(x_train, y_train, ...) for arrays, or a streaming source (docs/data.md)"
+        )
+    return data
 
 
 def _stop_on_sigterm(run: Run):

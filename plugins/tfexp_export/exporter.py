@@ -99,9 +99,9 @@ def export_info(run, cfg: ExportConfig, name: str, sizes: dict, scores: dict) ->
 
 
 def write_formats(run, model, cfg: ExportConfig, params: dict, out: Path) -> tuple[dict[str, int], dict[str, float]]:
-    datasets = run.datasets
+    spec = run.data.spec
     (out / PARAMS_FILE).write_text(json.dumps(params, indent=2) + "\n")
-    cuts = thresholds(params, datasets.num_outputs)
+    cuts = thresholds(params, spec.num_outputs)
     sizes: dict[str, int] = {}
     scores: dict[str, float] = {}
     if "keras" in cfg.formats:
@@ -111,11 +111,11 @@ def write_formats(run, model, cfg: ExportConfig, params: dict, out: Path) -> tup
         return sizes, scores
     with tempfile.TemporaryDirectory() as scratch:
         saved_model = out if "saved_model" in cfg.formats else Path(scratch) / "saved_model"
-        serving.write_saved_model(model, datasets, cuts, saved_model, cfg.signature_name)
+        serving.write_saved_model(model, spec, cuts, saved_model, cfg.signature_name)
         if "saved_model" in cfg.formats:
             sizes["saved_model"] = saved_model_size(saved_model)
         if "tflite" in cfg.formats:
-            representative = sample_rows(datasets.raw_inputs("train"), cfg.tflite.representative_samples, run.cfg.seed)
+            representative = run.data.sample("train", cfg.tflite.representative_samples, raw=True, seed=run.cfg.seed)
             (out / TFLITE_FILE).write_bytes(tflite.convert(saved_model, cfg.signature_name, cfg.tflite.quantization, representative))
             sizes["tflite"] = (out / TFLITE_FILE).stat().st_size
             scores = compare_on_test(run, model, out / TFLITE_FILE, cfg.signature_name, cuts)
@@ -123,14 +123,16 @@ def write_formats(run, model, cfg: ExportConfig, params: dict, out: Path) -> tup
 
 
 def compare_on_test(run, model, tflite_path: Path, signature_name: str, cuts: np.ndarray) -> dict[str, float]:
-    """The Keras model on preprocessed test inputs and the TFLite model on raw ones, scored alike."""
-    datasets = run.datasets
-    keras_out = model.predict(datasets.x_test, batch_size=run.cfg.trainer.batch_size, verbose=0)
-    lite_out = tflite.predict(tflite_path, signature_name, datasets.raw_inputs("test"))[serving.model_output_key(datasets.task)]
-    metric, keras_value = tflite.score(datasets.task, keras_out, datasets.y_test, cuts)
-    _, lite_value = tflite.score(datasets.task, lite_out, datasets.y_test, cuts)
+    """The Keras model on preprocessed test inputs and the TFLite model on raw ones, scored
+    alike, in one streaming pass over the raw test split."""
+    spec = run.data.spec
+    keras_out, lite_out, targets = [], [], []
+    for raw, y in run.dataset("test", raw=True, batch_size=1024):
+        x = spec.preprocessing.apply(raw) if spec.preprocessing else raw
+        keras_out.append(np.asarray(model(x, training=False)))
+        lite_out.append(tflite.predict(tflite_path, signature_name, raw.numpy())[serving.model_output_key(spec.task)])
+        targets.append(y.numpy())
+    targets = np.concatenate(targets)
+    metric, keras_value = tflite.score(spec.task, np.concatenate(keras_out), targets, cuts)
+    _, lite_value = tflite.score(spec.task, np.concatenate(lite_out), targets, cuts)
     return {f"keras_test_{metric}": keras_value, f"tflite_test_{metric}": lite_value}
-
-
-def sample_rows(x: np.ndarray, n: int, seed: int) -> np.ndarray:
-    return x[np.random.default_rng(seed).permutation(len(x))[:n]]

@@ -21,12 +21,12 @@ LEGACY_KEYS = {"multilabel_thresholds": "thresholds"}
 def prediction_params(run) -> dict[str, Any]:
     params = {new: run.info[old] for old, new in LEGACY_KEYS.items() if old in run.info}
     params.update(run.info.get("prediction_params") or {})
-    datasets = run.datasets
-    params["task"] = datasets.task
-    if datasets.class_names:
-        params["class_names"] = list(datasets.class_names)
-    if datasets.preprocessing is not None:
-        p = datasets.preprocessing
+    spec = run.data.spec
+    params["task"] = spec.task
+    if spec.class_names:
+        params["class_names"] = list(spec.class_names)
+    if spec.preprocessing is not None:
+        p = spec.preprocessing
         params["input_preprocessing"] = {"rule": "x = raw * scale + offset", "scale": _plain(p.scale), "offset": _plain(p.offset)}
     return params
 

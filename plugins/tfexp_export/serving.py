@@ -38,23 +38,23 @@ def serving_outputs(task: str, outputs, thresholds: np.ndarray) -> dict:
     return {"logits": outputs, "probabilities": probabilities, "labels": tf.cast(probabilities >= thresholds, tf.int32)}
 
 
-def write_saved_model(model, datasets, thresholds: np.ndarray, path: Path, signature_name: str) -> None:
+def write_saved_model(model, spec, thresholds: np.ndarray, path: Path, signature_name: str) -> None:
     """Write the serving SavedModel to ``path``; its signature takes raw float32 inputs."""
     import keras
     import tensorflow as tf
 
-    preprocessing = datasets.preprocessing
+    preprocessing = spec.preprocessing
     if preprocessing is not None:
         scale = tf.constant(preprocessing.scale, tf.float32)
         offset = tf.constant(preprocessing.offset, tf.float32)
 
     def serve(inputs):
         x = inputs * scale + offset if preprocessing is not None else inputs
-        return serving_outputs(datasets.task, model(x, training=False), thresholds)
+        return serving_outputs(spec.task, model(x, training=False), thresholds)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    spec = tf.TensorSpec((None, *datasets.input_shape), tf.float32, name=INPUT_NAME)
-    archive.add_endpoint(name=signature_name, fn=serve, input_signature=[spec])
+    inputs = tf.TensorSpec((None, *spec.input_shape), tf.float32, name=INPUT_NAME)
+    archive.add_endpoint(name=signature_name, fn=serve, input_signature=[inputs])
     archive.write_out(str(path), verbose=False)
 

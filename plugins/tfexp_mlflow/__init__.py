@@ -69,7 +69,7 @@ def tfexp_on_checkpoint_restored(run, epoch):
 @hookimpl
 def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
-        session.tolerant(session.log_keras_model, model, run.datasets, name)
+        session.tolerant(session.log_keras_model, model, run.data, name)
 
 
 @hookimpl

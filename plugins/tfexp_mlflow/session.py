@@ -191,7 +191,7 @@ class Session:
             log.warning("could not upload %s to MLflow (%s); kept for later upload", path, exc)
             self.spill.artifacts.append((path, artifact_path))
 
-    def log_keras_model(self, model, datasets, name: str) -> None:
+    def log_keras_model(self, model, data, name: str) -> None:
         """Keras flavor with a signature. (mlflow 3.17's keras flavor cannot save an
         ``input_example``: it writes the example before creating the model directory.)"""
         import keras
@@ -200,8 +200,8 @@ class Session:
         from mlflow.models import infer_signature
 
         signature = None
-        if datasets is not None:
-            example = datasets.x_test[:5]
+        if data is not None:
+            example = data.sample("test", 5)
             signature = infer_signature(example, model.predict(example, verbose=0))
         # Explicit requirements: MLflow's inference of them costs ~30 s per model here.
         requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.version.VERSION}"]

@@ -99,18 +99,18 @@ def tfexp_before_fit(run, model):
 
 
 @hookimpl
-def tfexp_run_fit(run, model, datasets, callbacks):
+def tfexp_run_fit(run, model, data, callbacks):
     from tfexp_strategies.multi_worker import is_multi_worker
 
     if is_multi_worker(run.strategy):
         from tfexp_strategies.distributed_fit import fit
 
-        return fit(run, model, datasets, callbacks)
+        return fit(run, model, data, callbacks)
     return None
 
 
 @hookimpl
-def tfexp_evaluate(run, model, datasets):
+def tfexp_evaluate(run, model, data):
     from tfexp_strategies.multi_worker import is_multi_worker
 
     if not is_multi_worker(run.strategy):
@@ -118,9 +118,9 @@ def tfexp_evaluate(run, model, datasets):
     from tfexp.defaults import confusion_matrix_figure
     from tfexp_strategies.distributed_fit import evaluate
 
-    metrics = evaluate(run, model, datasets)
-    if datasets.task == "multiclass":
-        run.log_figure(confusion_matrix_figure(model, datasets), "confusion_matrix.png")
+    metrics = evaluate(run, model)
+    if data.spec.task == "multiclass":
+        run.log_figure(confusion_matrix_figure(model, data), "confusion_matrix.png")
     return metrics
 
 

@@ -68,42 +68,49 @@ def steps_of(run, model) -> DistributedSteps:
     return run.info["distributed_steps"]
 
 
-def distribute(strategy, dataset):
-    """Shard by data (in-memory arrays have no files to shard) and split over replicas."""
-    import tensorflow as tf
+def distribute(run, split: str, training: bool = False):
+    """One pipeline per worker, built from its ``InputContext``: a file source reads only
+    this worker's files, arrays keep every N-th example; batches are split over replicas."""
 
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return strategy.experimental_distribute_dataset(dataset.with_options(options))
+    def per_worker(input_context):
+        return run.dataset(split, training=training, input_context=input_context, drop_remainder=training).repeat(-1 if training else 1)
+
+    return run.strategy.distribute_datasets_from_function(per_worker)
 
 
-def steps_per_epoch(run, datasets) -> int:
+def steps_per_epoch(run, data) -> int:
     from tfexp.errors import ConfigError
 
     t = run.cfg.trainer
     if t.steps_per_epoch:
         return t.steps_per_epoch
-    steps = len(datasets.x_train) // t.batch_size
+    size = data.spec.size("train")
+    if size is None:
+        raise ConfigError(
+            f"data={run.cfg.data.name} does not declare the size of its train split, and multi-worker training needs "
+            f"the steps per epoch up front: set trainer.steps_per_epoch (or write a schema with counts: python -m tfexp.data convert)"
+        )
+    steps = size // t.batch_size
     if steps == 0:
         raise ConfigError(
-            f"trainer.batch_size={t.batch_size} is larger than the train split ({len(datasets.x_train)} examples): "
+            f"trainer.batch_size={t.batch_size} is larger than the train split ({size} examples): "
             f"multi-worker training drops incomplete global batches. Lower trainer.batch_size."
         )
     return steps
 
 
-def fit(run, model, datasets, callbacks) -> dict:
+def fit(run, model, data, callbacks) -> dict:
     """Train like ``model.fit`` (from ``run.initial_epoch``, with ``trainer.nan_recovery``)."""
     from tfexp.checkpoint import NanLoss, recover_from_nan
 
     t = run.cfg.trainer
-    n_steps = steps_per_epoch(run, datasets)
+    n_steps = steps_per_epoch(run, data)
     replicas = run.strategy.num_replicas_in_sync
     if t.batch_size % replicas:
         log.warning("trainer.batch_size=%d (global) does not split evenly over %d replicas", t.batch_size, replicas)
     steps = steps_of(run, model)
-    train = distribute(run.strategy, datasets.as_tf("train", t.batch_size, shuffle=True, seed=run.cfg.seed, drop_remainder=True).repeat())
-    val = distribute(run.strategy, datasets.as_tf("val", t.batch_size))
+    train = distribute(run, "train", training=True)
+    val = distribute(run, "val")
     iterator = iter(train)
     for attempt in itertools.count(1):
         try:
@@ -142,9 +149,9 @@ def _train_epochs(run, model, steps, iterator, val, callbacks, n_steps: int) -> 
     callback_list.on_train_end(logs)
 
 
-def evaluate(run, model, datasets, split: str = "test") -> dict[str, float]:
+def evaluate(run, model, split: str = "test") -> dict[str, float]:
     """``model.evaluate`` on every worker at once: exact metrics over the whole split."""
-    return steps_of(run, model).evaluate(distribute(run.strategy, datasets.as_tf(split, run.cfg.trainer.batch_size)))
+    return steps_of(run, model).evaluate(distribute(run, split))
 
 
 def detach(model) -> None:

@@ -14,7 +14,7 @@ class Supervised:
 
     @hookimpl
     def tfexp_before_compile(self, run, model, compile_kwargs):
-        if run.datasets.task == "multilabel":
+        if run.data.spec.task == "multilabel":
             raise TfexpError(
                 f"data={run.cfg.data.name} is multi-label, but the supervised technique reports single-label metrics. "
                 f"Use technique=multilabel (or +experiment=multilabel; see docs/multilabel.md)."
