@@ -33,9 +33,13 @@ class Data(abc.ABC):
     def records(self, split: str, *, training: bool, seed: int | None, input_context: Any, pipeline: Pipeline) -> tf.data.Dataset:
         """One split's records, unbatched; with an ``input_context``, only this pipeline's share."""
 
+    def parse(self, batch: Any) -> tuple[Any, Any]:
+        """A batch of records -> ``(raw inputs, targets)``, vectorized (one op per batch)."""
+        return batch
+
     def decode(self, batch: Any, raw: bool) -> tuple[Any, Any]:
-        """A batch of records -> ``(inputs, targets)``; inputs preprocessed unless ``raw``."""
-        x, y = batch
+        """:meth:`parse`, then the ``preprocessing`` unless ``raw``."""
+        x, y = self.parse(batch)
         prep = self.spec.preprocessing
         return (x if raw or prep is None else prep.apply(x)), y
 
