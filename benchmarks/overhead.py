@@ -132,7 +132,7 @@ def config(args, overrides=()):
 def train_samples(args) -> int:
     from tfexp_sklearn_data import load_synthetic
 
-    return len(load_synthetic(config(args).data, 0).x_train)
+    return load_synthetic(config(args).data, 0).spec.size("train")
 
 
 def bare_fit(args) -> EpochTimer:
@@ -144,14 +144,14 @@ def bare_fit(args) -> EpochTimer:
     cfg = config(args)
     keras.backend.clear_session()
     keras.utils.set_random_seed(cfg.seed)
-    datasets = load_synthetic(cfg.data, cfg.seed)
-    model = build_mlp(cfg.model, datasets.input_shape, datasets.num_outputs)
-    model.compile(**compile_kwargs_for(SimpleNamespace(cfg=cfg), datasets))
+    data = load_synthetic(cfg.data, cfg.seed)
+    model = build_mlp(cfg.model, data.spec.input_shape, data.spec.num_outputs)
+    model.compile(**compile_kwargs_for(SimpleNamespace(cfg=cfg), data.spec))
     timer = EpochTimer()
     t = cfg.trainer
     model.fit(
-        datasets.as_tf("train", t.batch_size, shuffle=True, seed=cfg.seed), validation_data=datasets.as_tf("val", t.batch_size),
-        epochs=t.epochs, callbacks=[timer], verbose=0, shuffle=False,  # the pipeline shuffles, as in tfexp
+        data.dataset("train", batch_size=t.batch_size, training=True, seed=cfg.seed), validation_data=data.dataset("val", batch_size=t.batch_size),
+        epochs=t.epochs, callbacks=[timer], verbose=0,  # the same pipeline as tfexp's
     )
     return timer
 
