@@ -70,6 +70,7 @@ def tfexp_run_fit(run, model, data, callbacks):
                 steps_per_epoch=t.steps_per_epoch,
                 callbacks=callbacks,
                 verbose=t.verbose,
+                shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data.Dataset
             )
             return run.history
         except NanLoss as exc:
