@@ -13,6 +13,8 @@ from tfexp_multilabel.datasets import load_multilabel_file, load_synthetic_multi
 from tfexp_multilabel.metrics import multilabel_metrics, per_label_report, predict_labels
 from tfexp_multilabel.thresholds import best_f1_threshold, tune_thresholds
 
+from tfexp import hookimpl
+from tfexp.data import Data
 from tfexp.errors import ConfigError, TfexpError
 from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
 
@@ -128,7 +130,8 @@ def test_weighted_loss_with_unit_weights_is_binary_cross_entropy():
     plain = keras.losses.BinaryCrossentropy(from_logits=True)(y, logits)
     assert float(WeightedBinaryCrossentropy([1, 1, 1])(y, logits)) == pytest.approx(float(plain), rel=1e-5)
     assert float(WeightedBinaryCrossentropy([5, 5, 5])(y, logits)) > float(plain)
-    assert list(auto_pos_weight(np.array([[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1]]))) == [3.0, 4.0, 1 / 3]
+    batches = [np.array([[1, 0, 0], [0, 0, 1]]), np.array([[0, 0, 1], [0, 0, 1]])]  # counted batch by batch
+    assert list(auto_pos_weight(iter(batches))) == [3.0, 4.0, 1 / 3]
 
 
 # -- datasets -------------------------------------------------------------------------
@@ -137,11 +140,12 @@ def test_weighted_loss_with_unit_weights_is_binary_cross_entropy():
 def test_synthetic_multilabel_is_multi_hot_and_configurable():
     cfg = compose(["data=synthetic_multilabel", "data.n_labels=7", "data.cardinality=3", "data.n_samples=400"]).data
     data = load_synthetic_multilabel(cfg, seed=0)
-    assert data.task == "multilabel" and data.num_outputs == 7 and len(data.class_names) == 7
-    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 400
+    spec = data.spec
+    assert spec.task == "multilabel" and spec.num_outputs == 7 and len(spec.class_names) == 7
+    assert sum(spec.num_examples.values()) == 400
     assert set(np.unique(data.y_train)) <= {0.0, 1.0} and data.y_train.sum(axis=1).mean() > 1.5
     assert abs(data.x_train.mean()) < 1e-5  # standardized on train only
-    assert data.preprocessing.scale.shape == (data.input_shape[0],)  # exporters serve raw inputs
+    assert spec.preprocessing.scale.shape == (spec.input_shape[0],)  # exporters serve raw inputs
     assert (load_synthetic_multilabel(cfg, seed=0).x_test == data.x_test).all()
 
 
@@ -156,17 +160,18 @@ def test_file_loader_reads_multi_hot_label_columns(tmp_path):
     frame = pd.DataFrame({"f1": rng.normal(size=60), "f2": rng.normal(size=60) * 10, "tag_cat": rng.integers(0, 2, 60), "tag_dog": rng.integers(0, 2, 60)})
     frame.to_csv(tmp_path / "pets.csv", index=False)
     data = load_multilabel_file(file_cfg(tmp_path / "pets.csv", "data.label_prefix=tag_"), seed=0)
-    assert data.class_names == ["tag_cat", "tag_dog"] and data.input_shape == (2,)
-    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (39, 9, 12)
+    assert data.spec.class_names == ("tag_cat", "tag_dog") and data.spec.input_shape == (2,)
+    assert dict(data.spec.num_examples) == {"train": 39, "val": 9, "test": 12}
     restored = np.concatenate([data.y_train, data.y_val, data.y_test]).sum(axis=0)
     assert list(restored) == list(frame[["tag_cat", "tag_dog"]].sum())
     new_rows = data.featurizer.transform(frame[["f1", "f2"]].head(3))  # what a user does to predict
     assert new_rows.shape == (3, 2)
     raw = frame[["f1", "f2"]].head(3).to_numpy()  # exporters serve raw inputs through this
-    assert np.allclose(data.preprocessing.apply(raw), new_rows, atol=1e-5)
+    assert np.allclose(data.spec.preprocessing.apply(raw), new_rows, atol=1e-5)
+    assert np.allclose(data.spec.preprocessing.apply(data.sample("train", 5, raw=True)), data.x_train[:5], atol=1e-5)  # raw reads invert it
 
     same = load_multilabel_file(file_cfg(tmp_path / "pets.csv", "data.label_columns=[tag_cat,tag_dog]", "data.feature_columns=[f1]"), seed=0)
-    assert same.input_shape == (1,) and (same.y_test == data.y_test).all()
+    assert same.spec.input_shape == (1,) and (same.y_test == data.y_test).all()
 
 
 def test_file_loader_reads_text_with_label_lists(tmp_path):
@@ -177,14 +182,14 @@ def test_file_loader_reads_text_with_label_lists(tmp_path):
     labels = ["sports", "politics", "sports", "politics|sports", "politics", "sports|politics"] * 5
     pd.DataFrame({"text": texts, "labels": labels}).to_csv(tmp_path / "news.csv", index=False)
     data = load_multilabel_file(file_cfg(tmp_path / "news.csv", "data.text_column=text", "data.labels_column=labels", "data.max_features=8"), seed=1)
-    assert data.class_names == ["politics", "sports"] and data.input_shape == (8,)
+    assert data.spec.class_names == ("politics", "sports") and data.spec.input_shape == (8,)
     assert data.y_train.sum(axis=1).max() == 2
     vectors = data.featurizer.transform(pd.DataFrame({"text": ["the budget vote"]}))
-    assert vectors.shape == (1, 8) and vectors.sum() > 0 and data.preprocessing is None
+    assert vectors.shape == (1, 8) and vectors.sum() > 0 and data.spec.preprocessing is None
 
     pd.DataFrame({"text": texts, "labels": [s.split("|") for s in labels]}).to_parquet(tmp_path / "news.parquet")
     from_parquet = load_multilabel_file(file_cfg(tmp_path / "news.parquet", "data.text_column=text", "data.labels_column=labels", "data.max_features=8"), seed=1)
-    assert from_parquet.class_names == data.class_names and (from_parquet.y_test == data.y_test).all()
+    assert from_parquet.spec.class_names == data.spec.class_names and (from_parquet.y_test == data.y_test).all()
 
 
 def test_file_loader_errors_say_what_to_change(tmp_path):
@@ -223,14 +228,52 @@ def test_multilabel_data_with_the_supervised_technique_fails_clearly(tmp_path):
         tiny_run(tmp_path, ["data=synthetic_multilabel", "tracking=none"])
 
 
-def test_per_label_thresholds_and_pos_weight_run_in_process(tmp_path):
-    run = tiny_run(tmp_path, ["+experiment=multilabel", "technique.tune_thresholds=per_label", "technique.pos_weight=auto",
-                              "technique.baseline=false", "tracking=none"])
+class StreamOnly(Data):
+    """The synthetic set behind the contract only: no ``x_train`` to reach for, as from files."""
+
+    def __init__(self, arrays):
+        self.spec, self.arrays = arrays.spec, arrays
+
+    def records(self, split, **kwargs):
+        return self.arrays.records(split, **kwargs)
+
+    def decode(self, batch, raw):
+        return self.arrays.decode(batch, raw)
+
+
+class StreamedSynthetic:
+    @hookimpl
+    def tfexp_build_data(self, run):
+        return StreamOnly(load_synthetic_multilabel(run.cfg.data, run.cfg.seed))
+
+
+def test_per_label_thresholds_pos_weight_and_baseline_run_on_streamed_data(tmp_path):
+    run = tiny_run(tmp_path, ["+experiment=multilabel", "technique.tune_thresholds=per_label", "technique.pos_weight=auto", "tracking=none"],
+                   plugins=[StreamedSynthetic()])
     thresholds = run.info["multilabel_thresholds"]
     assert list(thresholds) == [f"label_{j}" for j in range(5)] and all(0 < t < 1 for t in thresholds.values())
-    assert {"test_micro_f1", "test_macro_f1", "test_hamming_loss", "test_subset_accuracy", "test_loss"} <= set(run.test_metrics)
+    assert {"test_micro_f1", "test_macro_f1", "test_hamming_loss", "test_subset_accuracy", "test_loss", "test_baseline_micro_f1"} <= set(run.test_metrics)
     assert "val_micro_f1" in run.history and not any("accuracy" in k for k in run.history)
     assert run.model.loss.name == "binary_crossentropy"  # the weighted loss does not travel with the model
+
+    import keras
+
+    arrays = run.data.arrays  # the same test split, read the old way: the streamed metrics match
+    logits = run.model.predict(arrays.x_test, verbose=0)
+    expected = multilabel_metrics(arrays.y_test, 1 / (1 + np.exp(-logits)), np.array(list(thresholds.values()), "float32"))
+    assert run.test_metrics["test_micro_f1"] == pytest.approx(expected["micro_f1"])
+    bce = float(keras.losses.BinaryCrossentropy(from_logits=True)(arrays.y_test, logits))
+    assert run.test_metrics["test_loss"] == pytest.approx(bce, rel=1e-5)
+
+
+def test_baseline_reads_at_most_its_limit_into_memory():
+    from tfexp_multilabel.baseline import one_vs_rest_probabilities
+
+    data = load_synthetic_multilabel(compose(["data=synthetic_multilabel", "data.n_samples=100"]).data, seed=0)
+    with pytest.raises(ConfigError, match=r"the scikit-learn baseline needs the train split in memory, which has 65 examples: over technique.baseline_max_examples=50"):
+        one_vs_rest_probabilities(data, limit=50)
+    scores = one_vs_rest_probabilities(data, limit=65)
+    assert scores["test"][0].shape == (20, 5) and (scores["test"][1] == data.y_test).all()
 
 
 def test_debug_fast_run_is_tracked_with_metrics_thresholds_and_predictor(tmp_path):

@@ -31,6 +31,8 @@ class MultilabelConfig:
     """``auto``: weight each label's positives by negatives/positives in the train split."""
     baseline: bool = False
     """Also fit scikit-learn's one-vs-rest logistic regression and log its metrics."""
+    baseline_max_examples: int = 100_000
+    """The baseline reads each split into memory: a split larger than this is an error."""
 
 
 @dataclass
@@ -89,6 +91,7 @@ def check_technique(node: DictConfig) -> MultilabelConfig:
     _require(0 < cfg.threshold < 1, "technique.threshold", "a probability strictly between 0 and 1", cfg.threshold)
     _require(cfg.tune_thresholds in THRESHOLD_MODES, "technique.tune_thresholds", " or ".join(THRESHOLD_MODES), cfg.tune_thresholds)
     _require(cfg.pos_weight in POS_WEIGHTS, "technique.pos_weight", " or ".join(POS_WEIGHTS), cfg.pos_weight)
+    _require(cfg.baseline_max_examples >= 1, "technique.baseline_max_examples", "an integer >= 1", cfg.baseline_max_examples)
     return cfg
 
 

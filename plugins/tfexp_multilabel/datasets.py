@@ -1,9 +1,10 @@
 """Multi-label datasets: a generated one and a loader for CSV/Parquet files.
 
-Both return :class:`MultilabelDatasets`: multi-hot float32 targets, label names, and the
-fitted feature transformer, which is logged with the model so new rows can be predicted.
-When that transformer only standardizes numbers, it is also given as ``preprocessing``
-(an :class:`tfexp.data.Affine`), so exporters can serve raw inputs.
+Both return :class:`MultilabelArrays`: in-memory arrays (the featurizer is fitted on the
+whole train split, so these sources are small by nature), multi-hot float32 targets, label
+names, and the fitted feature transformer, which is logged with the model so new rows can
+be predicted. When that transformer only standardizes numbers, it is also given as
+``preprocessing`` (an :class:`tfexp.data.Affine`), so exporters can serve raw inputs.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from tfexp.data import Affine, Datasets
+from tfexp.data import Affine, ArrayData
 from tfexp.errors import TfexpError
 from tfexp_multilabel.config import check_file, check_synthetic
 
 
-@dataclass
-class MultilabelDatasets(Datasets):
+@dataclass(eq=False)
+class MultilabelArrays(ArrayData):
     featurizer: Any = None
     """The fitted scikit-learn transformer that turned raw rows into ``x`` (None: x is raw)."""
 
@@ -43,7 +44,7 @@ def standardization_of(featurizer) -> Affine | None:
     return Affine(scale=(1 / scaler.scale_).astype("float32"), offset=(-scaler.mean_ / scaler.scale_).astype("float32"))
 
 
-def featurize(rows, y: np.ndarray, featurizer, cfg, seed: int, names: list[str]) -> MultilabelDatasets:
+def featurize(rows, y: np.ndarray, featurizer, cfg, seed: int, names: list[str]) -> MultilabelArrays:
     """Split, fit ``featurizer`` on the train rows only (no leak), transform every split."""
     splits = random_split(len(y), cfg, seed)
     take = (lambda idx: rows.iloc[idx]) if hasattr(rows, "iloc") else (lambda idx: rows[idx])
@@ -52,12 +53,12 @@ def featurize(rows, y: np.ndarray, featurizer, cfg, seed: int, names: list[str])
     for split, idx in splits.items():
         arrays[f"x_{split}"] = np.asarray(featurizer.transform(take(idx)), dtype="float32")
         arrays[f"y_{split}"] = y[idx].astype("float32")
-    return MultilabelDatasets(
+    return MultilabelArrays(
         **arrays, task="multilabel", class_names=names, preprocessing=standardization_of(featurizer), featurizer=featurizer
     )
 
 
-def load_synthetic_multilabel(node, seed: int) -> MultilabelDatasets:
+def load_synthetic_multilabel(node, seed: int) -> MultilabelArrays:
     from sklearn.datasets import make_multilabel_classification
     from sklearn.preprocessing import StandardScaler
 
@@ -152,7 +153,7 @@ def numeric_featurizer(frame, columns: list[str]):
     return ColumnTransformer([("scale", StandardScaler(), list(columns))])
 
 
-def load_multilabel_file(node, seed: int) -> MultilabelDatasets:
+def load_multilabel_file(node, seed: int) -> MultilabelArrays:
     """See docs/multilabel.md for the accepted layouts."""
     cfg = check_file(node)
     frame = read_table(cfg.path)

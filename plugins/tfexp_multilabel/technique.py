@@ -3,6 +3,8 @@
 Training is the core's ``fit`` (binary cross-entropy on logits); this technique checks the
 task, weights rare labels on request, picks thresholds on the validation split, evaluates
 and logs the per-label report, PR curves, thresholds and a predictor that applies them.
+Every split is read in streaming passes that keep outputs and labels, never inputs; only
+the scikit-learn baseline materializes arrays (``technique.baseline_max_examples``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ BASELINE_METRICS = ("micro_f1", "macro_f1", "hamming_loss", "subset_accuracy")
 
 
 def require_multilabel(run) -> None:
-    task = run.datasets.task
+    task = run.data.spec.task
     if task != "multilabel":
         raise TfexpError(
             f"data={run.cfg.data.name} is a {task} dataset, but the multilabel technique needs multi-hot labels. "
@@ -32,8 +34,8 @@ def require_multilabel(run) -> None:
         )
 
 
-def label_names(datasets) -> list[str]:
-    return list(datasets.class_names) or [f"label_{j}" for j in range(datasets.num_outputs)]
+def label_names(spec) -> list[str]:
+    return list(spec.class_names) or [f"label_{j}" for j in range(spec.num_outputs)]
 
 
 def log_file(run, filename: str, write) -> None:
@@ -44,10 +46,14 @@ def log_file(run, filename: str, write) -> None:
     run.log_artifact(path, "multilabel")
 
 
-def probabilities(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+def scored(model, data, split: str, batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(logits, probabilities, labels)`` of a split, from one streaming pass."""
     import keras
 
-    return keras.ops.convert_to_numpy(keras.ops.sigmoid(model.predict(x, batch_size=batch_size, verbose=0)))
+    from tfexp.data import predict
+
+    logits, labels = predict(model, data, split, batch_size=batch_size)
+    return logits, keras.ops.convert_to_numpy(keras.ops.sigmoid(logits)), labels
 
 
 class Multilabel:
@@ -66,13 +72,13 @@ class Multilabel:
         if self.cfg.pos_weight == "auto":
             from tfexp_multilabel.training import WeightedBinaryCrossentropy, auto_pos_weight
 
-            compile_kwargs["loss"] = WeightedBinaryCrossentropy(auto_pos_weight(run.datasets.y_train))
+            compile_kwargs["loss"] = WeightedBinaryCrossentropy(auto_pos_weight(y for _, y in run.dataset("train")))
 
     @hookimpl
     def tfexp_before_fit(self, run, model):
         from tfexp_multilabel.training import ValidationF1
 
-        return [ValidationF1(run.datasets.x_val, run.datasets.y_val, self.cfg.threshold, run.cfg.trainer.batch_size)]
+        return [ValidationF1(run.data, self.cfg.threshold, run.cfg.trainer.batch_size)]
 
     @hookimpl
     def tfexp_after_fit(self, run, model, history):
@@ -85,36 +91,41 @@ class Multilabel:
                 model.compile(optimizer=model.optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True))
 
     @hookimpl
-    def tfexp_evaluate(self, run, model, datasets):
-        cfg, names, batch = self.cfg, label_names(datasets), run.cfg.trainer.batch_size
-        p_val, p_test = (probabilities(model, datasets.split(s)[0], batch) for s in ("val", "test"))
-        self.thresholds = tune_thresholds(datasets.y_val, p_val, cfg.tune_thresholds, cfg.threshold)
-        metrics = multilabel_metrics(datasets.y_test, p_test, self.thresholds)
-        metrics["loss"] = model.evaluate(datasets.as_tf("test", batch), verbose=0, return_dict=True)["loss"]
+    def tfexp_evaluate(self, run, model, data):
+        """One streaming pass over val (thresholds) and one over test (everything else)."""
+        import keras
+
+        cfg, names, batch = self.cfg, label_names(data.spec), run.cfg.trainer.batch_size
+        _, p_val, y_val = scored(model, data, "val", batch)
+        logits, p_test, y_test = scored(model, data, "test", batch)
+        self.thresholds = tune_thresholds(y_val, p_val, cfg.tune_thresholds, cfg.threshold)
+        metrics = multilabel_metrics(y_test, p_test, self.thresholds)
+        metrics["loss"] = float(keras.losses.BinaryCrossentropy(from_logits=True)(y_test, logits))
 
         document = thresholds_document(names, self.thresholds, cfg.tune_thresholds, cfg.threshold)
         run.info["multilabel_thresholds"] = document["thresholds"]
         log_file(run, "thresholds.json", lambda path: path.write_text(json.dumps(document, indent=2)))
-        report = per_label_report(datasets.y_test, p_test, self.thresholds, names)
+        report = per_label_report(y_test, p_test, self.thresholds, names)
         log_file(run, "per_label_report.csv", lambda path: report.to_csv(path, index=False))
-        run.log_figure(pr_curves_figure(datasets.y_test, p_test, self.thresholds, names), "pr_curves.png")
+        run.log_figure(pr_curves_figure(y_test, p_test, self.thresholds, names), "pr_curves.png")
         if cfg.baseline:
-            metrics |= self._baseline(datasets)
+            metrics |= self._baseline(data)
         return metrics
 
     @hookimpl
     def tfexp_export_model(self, run, model):
         """Besides the core's logits ``model``: the predictor with thresholds, and the featurizer."""
         if self.thresholds is not None:
-            run.log_model(build_predictor(model, run.datasets.input_shape, self.thresholds), "multilabel_predictor")
-        if (featurizer := getattr(run.datasets, "featurizer", None)) is not None:
+            run.log_model(build_predictor(model, run.data.spec.input_shape, self.thresholds), "multilabel_predictor")
+        if (featurizer := getattr(run.data, "featurizer", None)) is not None:
             import joblib
 
             log_file(run, "featurizer.joblib", lambda path: joblib.dump(featurizer, path))
 
-    def _baseline(self, datasets) -> dict[str, float]:
+    def _baseline(self, data) -> dict[str, float]:
         """The baseline gets the same threshold policy, tuned on its own val scores."""
-        scores = one_vs_rest_probabilities(datasets)
-        thresholds = tune_thresholds(datasets.y_val, scores["val"], self.cfg.tune_thresholds, self.cfg.threshold)
-        found = multilabel_metrics(datasets.y_test, scores["test"], thresholds)
+        scores = one_vs_rest_probabilities(data, self.cfg.baseline_max_examples)
+        (p_val, y_val), (p_test, y_test) = scores["val"], scores["test"]
+        thresholds = tune_thresholds(y_val, p_val, self.cfg.tune_thresholds, self.cfg.threshold)
+        found = multilabel_metrics(y_test, p_test, thresholds)
         return {f"baseline_{k}": found[k] for k in BASELINE_METRICS}

@@ -7,15 +7,21 @@ load this module lazily.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import keras
 import numpy as np
 from keras import ops
 
 
-def auto_pos_weight(y_train: np.ndarray) -> np.ndarray:
-    """negatives / positives per label in the train split (a label never seen positive: n)."""
-    positives = y_train.sum(axis=0)
-    return (len(y_train) - positives) / np.maximum(positives, 1)
+def auto_pos_weight(label_batches: Iterable) -> np.ndarray:
+    """negatives / positives per label in the train split (a label never seen positive: n),
+    counted batch by batch in one streaming pass (``y for _, y in run.dataset("train")``)."""
+    positives, count = 0.0, 0
+    for y in label_batches:
+        y = np.asarray(y)
+        positives, count = positives + y.sum(axis=0), count + len(y)
+    return (count - positives) / np.maximum(positives, 1)
 
 
 @keras.saving.register_keras_serializable(package="tfexp_multilabel")
@@ -40,20 +46,22 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
 class ValidationF1(keras.callbacks.Callback):
     """Adds ``val_micro_f1`` and ``val_macro_f1`` at the fixed threshold to each epoch's logs.
 
-    Computed with scikit-learn on the whole validation split, like the test metrics (a
-    Keras metric would average per batch, and a custom one would make the exported model
-    unloadable without this plugin). Runs before tfexp's callback, which logs them."""
+    Computed with scikit-learn on the whole validation split, from one streaming pass
+    that keeps outputs and labels, like the test metrics (a Keras metric would average
+    per batch, and a custom one would make the exported model unloadable without this
+    plugin). Runs before tfexp's callback, which logs them."""
 
-    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, threshold: float, batch_size: int):
+    def __init__(self, data, threshold: float, batch_size: int):
         super().__init__()
-        self.x_val, self.y_val, self.threshold, self.batch_size = x_val, y_val.astype("int32"), threshold, batch_size
+        self.data, self.threshold, self.batch_size = data, threshold, batch_size
 
     def on_epoch_end(self, epoch, logs=None):
         from sklearn.metrics import f1_score
 
+        from tfexp.data import predict
         from tfexp_multilabel.metrics import predict_labels
 
-        logits = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
+        logits, y_val = predict(self.model, self.data, "val", batch_size=self.batch_size)
         decisions = predict_labels(ops.convert_to_numpy(ops.sigmoid(logits)), self.threshold)
         for average in ("micro", "macro"):
-            logs[f"val_{average}_f1"] = f1_score(self.y_val, decisions, average=average, zero_division=0)
+            logs[f"val_{average}_f1"] = f1_score(y_val.astype("int32"), decisions, average=average, zero_division=0)
