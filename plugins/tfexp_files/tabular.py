@@ -1,0 +1,183 @@
+"""CSV and Parquet files, read in batches and never whole into memory.
+
+Columns are learned from the first train file only (the CSV header, the Parquet schema);
+targets are declared in config. CSV lines are batched, then parsed with one
+``decode_csv``; Parquet files stream row batches (``iter_batches``) through
+``from_generator``, one generator per file, interleaved by :class:`FileData`.
+"""
+
+from __future__ import annotations
+
+import abc
+import csv
+from dataclasses import replace
+
+import numpy as np
+
+from tfexp.data import SPLITS, Affine, DataSpec, FileData
+from tfexp.errors import ConfigError
+from tfexp_files.optional import require
+from tfexp_files.tabular_config import check_csv, check_parquet, label_columns, outputs
+
+
+class TabularData(FileData):
+    """Named columns: ``features`` become the input vector, ``labels`` the targets."""
+
+    def __init__(self, cfg) -> None:
+        super().__init__(spec=None, patterns={split: cfg[split] for split in SPLITS}, key="data")  # spec: below, from the columns
+        self.cfg = cfg
+        first = self.files("train")[0]
+        columns = self.columns(first)
+        self.column_names = list(columns)
+        self.labels = label_columns(cfg)
+        self.features = list(cfg.features) or [c for c in columns if c not in self.labels]
+        for key, wanted in (("data.label", self.labels), ("data.features", self.features)):
+            if missing := [c for c in wanted if c not in columns]:
+                raise ConfigError(f"{key} names {', '.join(map(repr, missing))}, not a column of {first}; its columns are: {', '.join(columns)}")
+        if not self.features:
+            raise ConfigError(f"{first} has no input column besides data.label={cfg.label}; name them with data.features=[a,b]")
+        self.check_types(columns, first)
+        num_outputs, class_names = outputs(cfg)
+        self.spec = DataSpec(
+            task=cfg.task, input_shape=(len(self.features),), num_outputs=num_outputs, class_names=class_names,
+            num_examples={split: self.count(split) for split in SPLITS},
+        )
+
+    @abc.abstractmethod
+    def columns(self, path: str) -> dict:
+        """Column name -> type (as the format says it), in file order."""
+
+    def check_types(self, columns: dict[str, str], path: str) -> None:
+        """Fail on a chosen column whose type cannot be read."""
+
+    @abc.abstractmethod
+    def count(self, split: str) -> int | None:
+        """The split's size where the files say it without reading rows; fails when empty."""
+
+    def empty(self, split: str) -> ConfigError:
+        return ConfigError(f"the {split} split is empty: data.{split}={self.cfg[split]} matches only files with no rows")
+
+    @property
+    def label_dtype(self) -> str:
+        return "int64" if self.cfg.task == "multiclass" else "float32"
+
+    def targets(self, labels, filenames):
+        """Label columns ``[batch, n]`` -> targets; class indices are checked against ``num_classes``."""
+        import tensorflow as tf
+
+        from tfexp.data.tfrecord import check_labels
+
+        if self.cfg.task == "multiclass":
+            return tf.cast(check_labels(labels[:, 0], filenames, self.labels[0], self.spec.num_outputs), tf.int32)
+        return labels[:, 0] if self.cfg.task == "regression" and len(self.labels) == 1 else labels
+
+
+class CsvData(TabularData):
+    def columns(self, path):
+        with open(path, newline="") as f:
+            header = next(csv.reader(f, delimiter=self.cfg.delimiter), [])
+        return {name: "csv" for name in header}
+
+    def count(self, split):
+        if not any(_has_row(path) for path in self.files(split)):
+            raise self.empty(split)
+        return None  # only a full read would tell
+
+    def read(self, filename):
+        import tensorflow as tf
+
+        lines = tf.data.TextLineDataset(filename).skip(1).filter(lambda line: tf.strings.length(line) > 0)
+        return tf.data.Dataset.zip((lines, tf.data.Dataset.from_tensors(filename).repeat()))
+
+    def parse(self, batch):
+        import tensorflow as tf
+
+        lines, filenames = batch
+        wanted = set(self.features) | set(self.labels)
+        names = [c for c in self.column_names if c in wanted]
+        dtypes = {c: tf.float32 for c in self.features} | {c: tf.as_dtype(self.label_dtype) for c in self.labels}
+        values = tf.io.decode_csv(
+            lines, [tf.constant([], dtypes[c]) for c in names], field_delim=self.cfg.delimiter,
+            select_cols=[self.column_names.index(c) for c in names],
+        )
+        by_name = dict(zip(names, values))
+        x = tf.stack([by_name[c] for c in self.features], axis=1)
+        return x, self.targets(tf.stack([by_name[c] for c in self.labels], axis=1), filenames)
+
+
+class ParquetData(TabularData):
+    def columns(self, path):
+        pq = require("pyarrow.parquet", "parquet")
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:
+            raise ConfigError(f"{path} cannot be read as Parquet: {exc}") from exc
+        return {name: schema.field(name).type for name in schema.names}
+
+    def check_types(self, columns, path):
+        import pyarrow as pa
+
+        numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+        for c in self.features + self.labels:
+            integer_label = c in self.labels and self.cfg.task == "multiclass"
+            allowed = (pa.types.is_integer,) if integer_label else numeric
+            if not any(ok(columns[c]) for ok in allowed):
+                kind = "integer class indices" if integer_label else "numbers"
+                raise ConfigError(f"column {c!r} of {path} is {columns[c]}: data=parquet reads {kind} there")
+
+    def count(self, split):
+        pq = require("pyarrow.parquet", "parquet")
+        rows = sum(pq.read_metadata(path).num_rows for path in self.files(split))
+        if not rows:
+            raise self.empty(split)
+        return rows
+
+    def read(self, filename):
+        import tensorflow as tf
+
+        signature = (
+            tf.TensorSpec([None, len(self.features)], tf.float32),
+            tf.TensorSpec([None, len(self.labels)], tf.as_dtype(self.label_dtype)),
+            tf.TensorSpec([None], tf.string),
+        )
+        return tf.data.Dataset.from_generator(self.row_batches, args=(filename,), output_signature=signature).unbatch()
+
+    def row_batches(self, filename: bytes):
+        """``(inputs, labels, filenames)`` per row batch of one file (numpy, vectorized)."""
+        import pyarrow.parquet as pq
+
+        path = filename.decode()
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=self.cfg.batch_rows, columns=self.features + self.labels):
+            def stack(names, dtype):
+                return np.stack([batch.column(c).to_numpy(zero_copy_only=False) for c in names], axis=1).astype(dtype)
+
+            yield stack(self.features, "float32"), stack(self.labels, self.label_dtype), np.full(batch.num_rows, filename)
+
+    def parse(self, batch):
+        x, labels, filenames = batch
+        return x, self.targets(labels, filenames)
+
+
+def _has_row(path: str) -> bool:
+    with open(path) as f:
+        f.readline()  # the header
+        return any(line.strip() for line in f)
+
+
+def standardize(data: TabularData, seed: int) -> TabularData:
+    """``data.normalize=standardize``: per-feature mean and std from a bounded, shuffled
+    sample of train rows; the pipeline applies it, so exported models take raw rows."""
+    if data.cfg.normalize == "standardize":
+        x = data.sample("train", data.cfg.normalize_sample, raw=True, seed=seed)
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        std[std == 0] = 1
+        data.spec = replace(data.spec, preprocessing=Affine(scale=(1 / std).astype("float32"), offset=(-mean / std).astype("float32")))
+    return data
+
+
+def load_csv(cfg, seed: int) -> CsvData:
+    return standardize(CsvData(check_csv(cfg)), seed)
+
+
+def load_parquet(cfg, seed: int) -> ParquetData:
+    return standardize(ParquetData(check_parquet(cfg)), seed)

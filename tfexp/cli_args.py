@@ -1,0 +1,17 @@
+"""Command-line arguments Hydra's override grammar would reject, made into what they mean.
+
+``data.features.x=float32[64]`` is two errors for Hydra: ``[`` inside an unquoted value,
+and a new key in a config map without ``+``. Feature maps are open by nature (any
+feature name), so such an argument becomes ``++data.features.x='float32[64]'``. Only
+arguments that would otherwise fail are changed.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FEATURE = re.compile(r"^(data\.features\.[\w-]+)=(\w+(?:\[[\d, ]*\])?)$")
+
+
+def hydra_overrides(args: list[str]) -> list[str]:
+    return [_FEATURE.sub(r"++\1='\2'", arg) for arg in args]

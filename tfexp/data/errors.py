@@ -1,0 +1,39 @@
+"""Bad records, reported in one line.
+
+A check inside a tf.data pipeline can only fail as a TensorFlow error, raised far away
+where the run reads the batch (``fit``, ``predict``). :func:`check_records` tags its message;
+:func:`read_error` turns a tagged TensorFlow error back into a one-line :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tfexp.errors import ConfigError
+
+TAG = "tfexp-bad-record: "
+_TAGGED = re.compile(re.escape(TAG) + r"(.*?)\]?$", re.MULTILINE)
+_UNPARSED = re.compile(r"Key: ([^,\s]+), Index: \d+\.\s+(.*?)\s*$", re.MULTILINE)
+
+
+def check_records(ok, message, value):
+    """``value``, once ``ok`` (a scalar bool tensor) holds; else the pipeline fails with
+    ``message`` (a string tensor: it can name the file of the bad record)."""
+    import tensorflow as tf
+
+    with tf.control_dependencies([tf.debugging.Assert(ok, [tf.strings.join([TAG, message])])]):
+        return tf.identity(value)
+
+
+def read_error(exc: BaseException) -> ConfigError | None:
+    """The one-line error a failed :func:`check_records` or ``parse_example`` stands for,
+    or None for any other error."""
+    if not type(exc).__module__.startswith("tensorflow"):
+        return None
+    text = str(exc).replace("\\'", "'")
+    if match := _TAGGED.search(text):
+        return ConfigError(f"bad data: {match.group(1)}")
+    if match := _UNPARSED.search(text):
+        key, problem = match.groups()
+        return ConfigError(f"bad data: a record does not parse: feature '{key}': {problem} (check data.features.{key} against the files)")
+    return None

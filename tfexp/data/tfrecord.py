@@ -1,0 +1,198 @@
+"""TFRecord files of ``tf.train.Example`` records: feature types, reading and writing.
+
+A feature type is written as in config, ``float32[64]``, ``int64[]`` (a scalar),
+``float32[8,8,1]`` or ``string``. A batch of records is parsed with one ``parse_example``;
+every feature's value count is checked per record so that a missing or wrong-shaped
+feature fails naming the file it came from (see :mod:`tfexp.data.errors`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from tfexp.data.files import FileData
+from tfexp.data.spec import DataSpec
+from tfexp.errors import ConfigError
+
+log = logging.getLogger("tfexp.data")
+
+DTYPES = ("float32", "int64", "string")
+_TYPE = re.compile(r"^\s*(\w+)\s*(?:\[\s*([\d\s,]*)\s*\])?\s*$")
+GZIP_SUFFIX = ".gz"
+
+
+@dataclass(frozen=True)
+class FeatureType:
+    dtype: str
+    shape: tuple[int, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, key: str) -> FeatureType:
+        """``float32[8,8,1]`` -> ``FeatureType("float32", (8, 8, 1))``; ``key`` names the
+        config key in the error."""
+        match = _TYPE.match(str(text))
+        if not match or match.group(1) not in DTYPES:
+            raise ConfigError(f"{key}={text!r} is not a feature type: write float32[64], int64[] (a scalar), float32[8,8,1] or string")
+        dims = [d for d in (match.group(2) or "").replace(" ", "").split(",") if d]
+        if any(int(d) < 1 for d in dims):
+            raise ConfigError(f"{key}={text!r}: every dimension must be >= 1")
+        return cls(match.group(1), tuple(int(d) for d in dims))
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __str__(self) -> str:
+        return self.dtype if self.dtype == "string" else f"{self.dtype}[{','.join(map(str, self.shape))}]"
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> FeatureType:
+        """The type that holds one example of ``values`` (a batch): floats as float32,
+        integers and booleans as int64."""
+        kind = "float32" if np.issubdtype(values.dtype, np.floating) else "int64"
+        return cls(kind, tuple(int(d) for d in values.shape[1:]))
+
+
+def compression_of(filename: str, compression: str | None) -> str:
+    """TFRecordDataset's compression for a file: the configured one, else from the suffix."""
+    if compression is None:
+        return "GZIP" if filename.endswith(GZIP_SUFFIX) else ""
+    return "" if compression == "NONE" else compression
+
+
+def read_file(filename, compression: str | None):
+    """One file's records, each paired with the file name (for error messages)."""
+    import tensorflow as tf
+
+    if compression is None:
+        kind = tf.where(tf.strings.regex_full_match(filename, f".*{re.escape(GZIP_SUFFIX)}"), "GZIP", "")
+    else:
+        kind = compression_of("", compression)
+    records = tf.data.TFRecordDataset(filename, compression_type=kind)
+    return tf.data.Dataset.zip((records, tf.data.Dataset.from_tensors(filename).repeat()))
+
+
+def parse_batch(records, filenames, types: Mapping[str, FeatureType]) -> dict:
+    """A batch of serialized Examples -> ``{name: tensor [batch, *shape]}`` (one parse op).
+
+    A record whose feature does not hold exactly ``shape``'s number of values fails,
+    naming the file, the feature and its type."""
+    import tensorflow as tf
+
+    from tfexp.data.errors import check_records
+
+    parsed = tf.io.parse_example(records, {name: tf.io.RaggedFeature(_tf_dtype(t)) for name, t in types.items()})
+    out = {}
+    for name, ftype in types.items():
+        lengths = parsed[name].row_lengths()
+        size = max(ftype.size, 1)
+        ok = tf.equal(lengths, size)
+        bad = tf.argmin(tf.cast(ok, tf.int32))
+        message = tf.strings.join([
+            filenames[bad], f": feature '{name}' has ", tf.strings.as_string(lengths[bad]),
+            f" value(s) in a record, expected {size} ({ftype}); 0 means the record lacks it",
+        ])
+        values = check_records(tf.reduce_all(ok), message, parsed[name].flat_values)
+        out[name] = tf.reshape(values, [-1, *ftype.shape])
+    return out
+
+
+def check_labels(labels, filenames, name: str, num_classes: int):
+    """Class indices in ``0..num_classes-1``, or an error naming the file and the value."""
+    import tensorflow as tf
+
+    from tfexp.data.errors import check_records
+
+    ok = (labels >= 0) & (labels < num_classes)
+    bad = tf.argmin(tf.cast(ok, tf.int32))
+    message = tf.strings.join([
+        filenames[bad], f": label '{name}' is ", tf.strings.as_string(labels[bad]),
+        f" in a record, outside 0..{num_classes - 1} (data.num_classes={num_classes}); fix the label or data.num_classes",
+    ])
+    return check_records(tf.reduce_all(ok), message, labels)
+
+
+def _tf_dtype(ftype: FeatureType):
+    import tensorflow as tf
+
+    return {"float32": tf.float32, "int64": tf.int64, "string": tf.string}[ftype.dtype]
+
+
+class TFRecordData(FileData):
+    """Records whose features ``types`` hold the inputs and the ``label``.
+
+    Inputs are every feature but the label: one of any shape, or several of at most one
+    dimension, concatenated in order. They are cast to float32; the label is a class index
+    (int32, checked against the classes) for ``multiclass``, float32 otherwise."""
+
+    def __init__(self, spec: DataSpec, patterns, types: Mapping[str, FeatureType], label: str,
+                 compression: str | None = None, key: str = "data") -> None:
+        super().__init__(spec, patterns, key)
+        self.types, self.label, self.compression = dict(types), label, compression
+        self.inputs = [name for name in self.types if name != label]
+
+    def read(self, filename):
+        return read_file(filename, self.compression)
+
+    def records(self, split, *, training, seed, input_context, pipeline):
+        workers = input_context.num_input_pipelines if input_context else 1
+        files = self.files(split)
+        if workers > 1 and len(files) >= workers:  # FileData shards the sorted files: every N-th
+            mine = files[input_context.input_pipeline_id::workers]
+            log.info("%s.%s: worker %d of %d reads %d of %d files: %s", self.key, split,
+                     input_context.input_pipeline_id, workers, len(mine), len(files), ", ".join(mine))
+        return super().records(split, training=training, seed=seed, input_context=input_context, pipeline=pipeline)
+
+    def parse(self, batch):
+        import tensorflow as tf
+
+        records, filenames = batch
+        values = parse_batch(records, filenames, self.types)
+        inputs = [tf.cast(values[name], tf.float32) for name in self.inputs]
+        single = len(inputs) == 1 and self.types[self.inputs[0]].shape
+        x = inputs[0] if single else tf.concat([tf.reshape(v, [tf.shape(v)[0], -1]) for v in inputs], axis=1)
+        y = values[self.label]
+        if self.spec.task == "multiclass":
+            return x, tf.cast(check_labels(y, filenames, self.label, self.spec.num_outputs), tf.int32)
+        return x, tf.cast(y, tf.float32)
+
+    def check(self, split: str) -> None:
+        """Parse the split's first record now, so that a wrong feature type or an empty
+        split fails before training, naming the file."""
+        import tensorflow as tf
+
+        from tfexp.data.errors import read_error
+
+        first = tf.data.Dataset.from_tensor_slices(self.files(split)).flat_map(self.read).take(1).batch(1)
+        try:
+            for batch in first:
+                self.parse(batch)
+                return
+        except tf.errors.OpError as exc:
+            error = read_error(exc) or ConfigError(f"bad data: {str(exc).splitlines()[0]}")
+            raise error from None
+        raise ConfigError(f"{self.key}.{split}: the {split} split is empty: {', '.join(self.files(split))} hold no record")
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "features": {name: str(t) for name, t in self.types.items()}, "label": self.label}
+
+
+def input_shape(types: Mapping[str, FeatureType], inputs: Sequence[str], key: str = "data.features") -> tuple[int, ...]:
+    """The shape of one example's inputs: the one input's, or the concatenation's."""
+    if not inputs:
+        raise ConfigError(f"{key} declares no input feature besides the label: add one, e.g. {key}.x='float32[64]'")
+    for name in inputs:
+        if types[name].dtype == "string":
+            raise ConfigError(f"{key}.{name}=string: a TFRecord source reads numbers; string features need a source that decodes them (images)")
+    if len(inputs) == 1:
+        return types[inputs[0]].shape or (1,)
+    deep = [name for name in inputs if len(types[name].shape) > 1]
+    if deep:
+        raise ConfigError(f"{key}: several inputs are concatenated, so each must have at most one dimension; {deep[0]} is {types[deep[0]]}")
+    return (sum(types[name].size for name in inputs),)
