@@ -97,7 +97,7 @@ def test_search_spaces_name_keys_of_the_experiment_they_tune(preset, experiment)
 
     cfg = compose([f"+experiment={experiment}", f"hparams_search={preset}"], with_hydra=True)
     sweeper = cfg.hydra.sweeper
-    assert sweeper._target_.endswith("OptunaSweeper") and sweeper.direction == cfg.sweep.direction
+    assert sweeper._target_.endswith("TfexpOptunaSweeper")
     for key in sweeper.params:
         assert OmegaConf.select(cfg, key, default="missing") != "missing", key
 
@@ -110,7 +110,7 @@ def test_joblib_runs_parallel_jobs_into_one_sqlite_store(tmp_path):
     assert all("val_accuracy" in c.data.metrics for c in children)
 
 
-BASIC, OPTUNA = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
+BASIC, OPTUNA = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "hydra_plugins.tfexp_optuna_sweeper.sweeper.TfexpOptunaSweeper"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ from omegaconf import DictConfig
 from tfexp.config import register_configs
 from tfexp.checkpoint import Preempted
 from tfexp.errors import TfexpError
+from tfexp.pruning import TrialPruned
+from tfexp.sweep import finished_job
 
 log = logging.getLogger("tfexp")
 register_configs()
@@ -27,6 +29,9 @@ def main(cfg: DictConfig) -> float:
     """Returns ``sweep.objective`` so Hydra sweepers (Optuna) can optimize it."""
     from tfexp.runner import run_experiment
 
+    if done := finished_job():  # sweep.resume=true: this job FINISHED before
+        log.info("tfexp: skipped, FINISHED in MLflow run %s (objective %s)", *done)
+        return done[1]
     hydra_cfg = HydraConfig.get()
     try:
         return run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)).objective
@@ -34,6 +39,9 @@ def main(cfg: DictConfig) -> float:
         run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
         log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)
         sys.exit(143 if isinstance(exc, Preempted) else 130)
+    except TrialPruned as exc:  # the Optuna sweeper's pruner: Hydra hands it back to the sweeper
+        log.info("tfexp: %s", exc)
+        raise
     except Exception as exc:
         # One line on the console; the traceback goes to the run's log file (and MLflow).
         message = str(exc) if isinstance(exc, TfexpError) else f"{type(exc).__name__}: {exc}"

@@ -74,6 +74,11 @@ class SweepConfig:
     direction: str = "maximize"
     register_best: Optional[str] = None
     """Register the best job's model in the MLflow Model Registry under this name."""
+    resume: bool = False
+    """Grid sweeps: skip the jobs whose child run already FINISHED in the last sweep run
+    with the same overrides (Optuna sweeps always resume their study)."""
+    trial: Optional[int] = None
+    """Set by tfexp's Optuna sweeper: the Optuna trial number this job runs."""
 
 
 @dataclass

@@ -20,8 +20,9 @@ from tfexp import PROJECT, hookspecs
 from tfexp.errors import PluginLoadError
 from tfexp.registry import Registry
 
-ESSENTIAL_PLUGINS = ("tfexp.defaults",)
-"""Always registered, cannot be disabled: the default implementations of firstresult hooks."""
+ESSENTIAL_PLUGINS = ("tfexp.defaults", "tfexp.pruning")
+"""Always registered, cannot be disabled: the default implementations of firstresult hooks,
+and the Optuna sweeper's pruning (inert outside its trials)."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from tfexp.config import apply_debug, validate
 from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
+from tfexp.pruning import TrialPruned
 from tfexp.resume import resume_config, save_run_config
 from tfexp.run import Run
 
@@ -95,6 +96,9 @@ def _execute(run: Run) -> None:
         _log_objective(run)
         hook.tfexp_export_model(run=run, model=model)
         status = FINISHED
+    except TrialPruned:  # not an error: the sweeper's pruner stopped it (tfexp/pruning.py)
+        status = KILLED
+        raise
     except KeyboardInterrupt as exc:
         status = KILLED
         if (run.output_dir / "checkpoints" / "state.json").is_file():

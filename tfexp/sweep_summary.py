@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 
 SEED_KEY = "seed"
+HIDDEN_KEYS = ("sweep.trial", "sweep.resume")
+"""Overrides the sweep machinery adds: the job number already says which trial it is."""
 
 
 @dataclass
@@ -49,7 +51,11 @@ class Summary:
 
     @property
     def failed(self) -> list[JobRow]:
-        return [r for r in self.rows if r.status != "FINISHED"]
+        return [r for r in self.rows if r.status not in ("FINISHED", "PRUNED")]
+
+    @property
+    def pruned(self) -> list[JobRow]:
+        return [r for r in self.rows if r.status == "PRUNED"]
 
     @property
     def best(self) -> JobRow | None:
@@ -59,7 +65,8 @@ class Summary:
         return (max if self.maximize else min)(scored, key=lambda r: r.objective)
 
     def describe(self, uri: str, parent_id: str) -> str:
-        lines = [f"Sweep finished: {len(self.rows)} jobs, {len(self.failed)} failed. Parent MLflow run {parent_id}"]
+        pruned = f", {len(self.pruned)} pruned" if self.pruned else ""
+        lines = [f"Sweep finished: {len(self.rows)} jobs, {len(self.failed)} failed{pruned}. Parent MLflow run {parent_id}"]
         if self.best:
             lines.append(f"  best: job #{self.best.job} ({self.best.config_key}) objective={self.best.objective:.4f} run {self.best.run_id}")
         for key, (mean, std, n) in self.aggregates.items():
@@ -74,9 +81,12 @@ class Summary:
 def job_rows(client, parent_id: str, sweep_dir: Path) -> list[JobRow]:
     """One row per job: its child run joined with its directory. Either may be missing: a job
     that died before tracking leaves only its directory, and jobs on a Ray cluster write their
-    directories on the worker machines."""
+    directories on the worker machines. A job run again by a resumed sweep shows its newest
+    run; a pruned trial's run (tag ``tfexp.pruned``) is PRUNED."""
     parent = client.get_run(parent_id)
-    children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'")
+    children = client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'", order_by=["attributes.start_time ASC"]
+    )
     by_job = {int(c.data.tags["tfexp.job"]): c for c in children if "tfexp.job" in c.data.tags}
     job_dirs = {int(d.name): d for d in sweep_dir.iterdir() if d.name.isdigit()} if sweep_dir.is_dir() else {}
     rows = []
@@ -88,10 +98,12 @@ def job_rows(client, parent_id: str, sweep_dir: Path) -> list[JobRow]:
         else:
             overrides = child.data.tags.get("tfexp.overrides", "").split() if child else []
         pairs = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
+        pairs = {k: v for k, v in pairs.items() if k not in HIDDEN_KEYS}
         if child is None:
             rows.append(JobRow(job, pairs, "FAILED", math.nan, ""))
         else:
-            rows.append(JobRow(job, pairs, child.info.status, child.data.metrics.get("objective", math.nan), child.info.run_id))
+            status = "PRUNED" if "tfexp.pruned" in child.data.tags else child.info.status
+            rows.append(JobRow(job, pairs, status, child.data.metrics.get("objective", math.nan), child.info.run_id))
     return keep_swept_keys(rows)
 
 
@@ -184,7 +196,7 @@ def summarize(client, parent_id: str, sweep_dir: Path, objective: str, direction
         client.set_tag(parent_id, "tfexp.best_run_id", best.run_id)
         client.set_tag(parent_id, "tfexp.best_job", str(best.job))
         metrics.append(Metric("best_objective", best.objective, now, 0))
-    metrics.append(Metric("jobs_failed", len(summary.failed), now, 0))
+    metrics += [Metric("jobs_failed", len(summary.failed), now, 0), Metric("jobs_pruned", len(summary.pruned), now, 0)]
     client.log_batch(parent_id, metrics=metrics)
     client.set_terminated(parent_id, "FAILED" if summary.failed else "FINISHED")
     if register_best and summary.best:
