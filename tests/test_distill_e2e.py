@@ -6,6 +6,7 @@ import mlflow
 import pytest
 
 from tfexp.errors import ConfigError
+from tfexp_distill.technique import CACHE_DIR
 from tfexp.testing import mlflow_runs, run_cli, store_uri, tiny_run
 
 STAGES = {"teacher/val_accuracy", "teacher/test_accuracy", "baseline/test_accuracy", "student/val_accuracy", "student/distillation_loss"}
@@ -36,6 +37,7 @@ def test_preset_tracks_teacher_baseline_and_student_in_one_run(distill_dir):
     assert student.count_params() < teacher.count_params()  # the exported model is the small one
     # Each trained with its own learning rate (the preset's technique.teacher_learning_rate).
     assert float(teacher.optimizer.learning_rate) == pytest.approx(0.001) and float(student.optimizer.learning_rate) == pytest.approx(0.01)
+    assert not list(distill_dir.rglob(CACHE_DIR))  # the cached teacher logits are removed after training
 
 
 def test_teacher_from_a_previous_run_is_reused_and_tagged(distill_dir):

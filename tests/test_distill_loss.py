@@ -1,4 +1,4 @@
-"""distill's loss and config checks, in this process (no training, no MLflow)."""
+"""distill's loss, its teacher-logits cache and config checks, in this process (no training, no MLflow)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,31 @@ def test_live_teacher_and_cached_logits_give_the_same_loss():
     live = float(distiller.compute_loss(x=np.eye(4, dtype="float32"), y=LABELS, y_pred=STUDENT))
     assert live == pytest.approx(cached_loss(4.0, 0.3), rel=1e-5)
     assert not teacher.trainable  # frozen by the Distiller
+
+
+def test_cached_logits_travel_with_their_examples(tmp_path):
+    """Written from a shuffled pipeline and read back reshuffled, every example keeps its own
+    teacher logits and label: nothing is matched by position."""
+    import keras
+
+    from tfexp.data import ArrayData
+    from tfexp_distill import logits_cache
+    from tfexp_distill.distiller import INPUTS, TEACHER_LOGITS
+
+    x = np.random.default_rng(0).normal(size=(50, 4)).astype("float32")
+    x[:, 0] = np.arange(50)  # each example says which it is
+    y = np.arange(50) % 10
+    data = ArrayData(x, y, x[:10], y[:10], x[:10], y[:10])
+    keras.utils.set_random_seed(0)
+    teacher = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])
+    logits_cache.write(teacher, data.dataset("train", batch_size=8, training=True, seed=1), 10, tmp_path / "train")
+    batches = list(logits_cache.read(tmp_path / "train", batch_size=7, shuffle_buffer=50, seed=2))
+    inputs = np.concatenate([b[INPUTS] for b, _ in batches])
+    logits = np.concatenate([b[TEACHER_LOGITS] for b, _ in batches])
+    labels = np.concatenate([label for _, label in batches])
+    assert sorted(inputs[:, 0]) == list(range(50)) and list(inputs[:, 0]) != list(range(50))
+    np.testing.assert_allclose(logits, teacher(inputs), rtol=1e-5)
+    assert (labels == inputs[:, 0].astype(int) % 10).all()
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,8 @@ class DistillConfig:
     baseline: bool = False
     """Also train the student from scratch (same init, data order, budget) and log the gain."""
     cache_teacher_logits: bool = True
-    """Run the teacher once per example before distilling (the tfexp input pipeline is deterministic)."""
+    """Run the teacher once per example and store its logits with the examples under the run's
+    output directory (false: run it on every batch, e.g. when a plugin augments inputs randomly)."""
 
 
 def check_distill_config(node: DictConfig) -> DictConfig:

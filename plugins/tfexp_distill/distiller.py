@@ -9,14 +9,13 @@ Two things are added around Keras's classes, both documented in docs/distill.md:
 - ``LogitsDistillation`` gets a ``keras.losses.KLDivergence()`` *instance*: with its default
   ``loss="kl_divergence"`` (a string, turned into a plain function) Keras 3.15 skips the
   softmax and the ``T^2`` factor and compares the raw logits.
-- cached teacher logits: ``Distiller`` runs the teacher on every step. When the input
-  pipeline is deterministic the teacher's logits are computed once per example and fed
-  beside the inputs; a one-layer "teacher" returns them, so the Distiller is unchanged.
+- cached teacher logits: ``Distiller`` runs the teacher on every step. When inputs are
+  not randomly augmented the teacher's logits can be computed once per example and fed
+  beside the inputs (:mod:`tfexp_distill.logits_cache` stores them with their examples);
+  a one-layer "teacher" returns them, so the Distiller is unchanged.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 INPUTS, TEACHER_LOGITS = "inputs", "teacher_logits"
 
@@ -48,13 +47,3 @@ def make_cached_distiller(student, input_shape: tuple[int, ...], num_classes: in
     cached_teacher = keras.Model(inputs, keras.layers.Identity(dtype="float32")(inputs[TEACHER_LOGITS]), name="cached_teacher")
     return make_distiller(student_view, cached_teacher, temperature, alpha)
 
-
-def with_teacher_logits(x: np.ndarray, y: np.ndarray, logits: np.ndarray, batch_size: int, shuffle: bool = False, seed: int | None = None):
-    """``({"inputs": x, "teacher_logits": logits}, y)`` batches, shuffled like ``Datasets.as_tf``
-    (same seed, same order), for :func:`make_cached_distiller`."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices(({INPUTS: x, TEACHER_LOGITS: logits.astype("float32")}, y)).cache()
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -58,20 +58,20 @@ def _load_from_path(path: Path, input_shape: tuple[int, ...]):
     raise FileNotFoundError(f"{path} is not a .keras/.h5 file, an MLflow model directory or a SavedModel directory")
 
 
-def check_teacher_fits(teacher, datasets) -> None:
+def check_teacher_fits(teacher, data) -> None:
     """Fail before training when the teacher cannot read the inputs or predicts another number of classes."""
-    sample = datasets.x_train[:2]
+    spec = data.spec
     try:
-        logits = teacher.predict(sample, verbose=0)
+        logits = teacher.predict(data.sample("train", 2), verbose=0)
     except Exception as exc:
         raise ConfigError(
-            f"the teacher cannot read this data's inputs of shape {datasets.input_shape} "
+            f"the teacher cannot read this data's inputs of shape {spec.input_shape} "
             f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]}). Use a teacher trained on the same data config."
         ) from exc
     shape = getattr(logits, "shape", None)
-    if shape is None or len(shape) != 2 or shape[-1] != datasets.num_outputs:
+    if shape is None or len(shape) != 2 or shape[-1] != spec.num_outputs:
         raise ConfigError(
-            f"the teacher outputs shape {shape} per batch but the student predicts {datasets.num_outputs} classes: "
-            f"teacher and student need the same classes (logits of shape (batch, {datasets.num_outputs})). "
+            f"the teacher outputs shape {shape} per batch but the student predicts {spec.num_outputs} classes: "
+            f"teacher and student need the same classes (logits of shape (batch, {spec.num_outputs})). "
             "Use a teacher trained on the same data."
         )
