@@ -54,6 +54,9 @@ def main(cfg: DictConfig) -> float:
 
 
 def cli() -> None:
+    from tfexp.cli_args import hydra_overrides
+
+    sys.argv[1:] = hydra_overrides(sys.argv[1:])  # data.features.x=float32[64] as written
     main()
 
 

@@ -106,10 +106,15 @@ def _execute(run: Run) -> None:
         hook.tfexp_on_run_error(run=run, error=exc)
         raise
     except BaseException as exc:
-        if culprit := plugin_that_raised(run.plugin_manager, exc):
-            exc.add_note(f"raised in plugin {culprit}")
-        hook.tfexp_on_run_error(run=run, error=exc)
-        raise
+        from tfexp.data.errors import read_error
+
+        error = read_error(exc) or exc  # a bad record, found deep in a tf.data pipeline: one line
+        if error is exc and (culprit := plugin_that_raised(run.plugin_manager, exc)):
+            error.add_note(f"raised in plugin {culprit}")
+        hook.tfexp_on_run_error(run=run, error=error)
+        if error is exc:
+            raise
+        raise error from exc
     finally:
         restore_sigterm()
         try:
