@@ -19,7 +19,7 @@ from tfexp_rl.evaluation import Evaluator
 from tfexp_rl.replay import ReplayBuffer
 from tfexp_rl.schedules import linear
 
-from tfexp.errors import ConfigError
+from tfexp.errors import ConfigError, TfexpError
 from tfexp.testing import artifact_paths, compose, tiny_run
 
 CORRIDOR = "tfexp-test/Corridor-v0"
@@ -178,6 +178,21 @@ def test_record_video_without_rendering_extras_fails_before_training():
 def test_non_box_observations_are_flattened_for_the_networks():
     info = describe_env("FrozenLake-v1", {}, "dqn")  # Discrete(16) observations -> one-hot vectors
     assert info.obs_shape == (16,) and info.discrete and info.num_actions == 4
+
+
+def test_rl_data_declares_the_env_spec_and_has_no_examples():
+    from tfexp_rl.env_data import EnvData
+
+    data = EnvData(describe_env("CartPole-v1", {}, "ppo"), {})
+    spec = data.spec
+    assert (spec.task, spec.input_shape, spec.num_outputs, spec.class_names) == ("multiclass", (4,), 2, ("action_0", "action_1"))
+    assert dict(spec.num_examples) == {"train": 0, "val": 0, "test": 0} and data.source == "gymnasium:CartPole-v1"
+    sample = data.sample("test", 5, seed=1)  # what the MLflow signature is inferred from
+    assert sample.shape == (5, 4) and sample.dtype == np.float32 and np.array_equal(sample, data.sample("test", 5, seed=1))
+    with pytest.raises(TfexpError, match="technique=rl has no data set: its train split has no examples .* Read data.spec"):
+        data.dataset("train", batch_size=8)
+    continuous = EnvData(describe_env("Pendulum-v1", {}, "ppo"), {}).spec
+    assert (continuous.task, continuous.input_shape, continuous.num_outputs) == ("regression", (3,), 1)
 
 
 # -- evaluation and short runs ------------------------------------------------------

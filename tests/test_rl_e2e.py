@@ -35,6 +35,10 @@ def test_debug_fast_run_tracks_episodes_updates_evaluations_and_the_policy(tmp_p
     model, env_id, env_kwargs = load_policy(run.info.run_id, store_uri(tmp_path))
     episode_return, length = play_episode(model, env_id, env_kwargs, seed=0)
     assert env_id == "CartPole-v1" and episode_return == length >= 8
+    import mlflow  # load_policy set the tracking URI
+
+    signature = mlflow.models.get_model_info(f"runs:/{run.info.run_id}/model").signature  # from observation-space samples
+    assert [(t["type"], t["tensor-spec"]["shape"]) for t in signature.inputs.to_dict()] == [("tensor", (-1, 4))]
 
 
 def test_unknown_env_and_wrong_action_space_fail_before_any_run(tmp_path):

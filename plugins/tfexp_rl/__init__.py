@@ -2,8 +2,9 @@
 
 RL does not fit ``model.fit``, so the technique takes over the runner's firstresult hooks:
 
-- ``tfexp_build_datasets``: a few observations from random play (no data set exists);
-  they describe the shapes and give the exported model's MLflow signature;
+- ``tfexp_build_data``: the env's observation and action spec, with no examples
+  (``tfexp_rl.env_data``); its samples of the observation space give the exported
+  model's MLflow signature;
 - ``tfexp_build_model``: builds the agent; its policy (PPO) or Q-network (DQN) is the
   run's model, exported like any other;
 - ``tfexp_run_fit``: the agent's own loop (``tfexp_rl.training``);
@@ -18,7 +19,6 @@ from tfexp import hookimpl
 from tfexp.components import TechniqueSpec
 from tfexp.errors import ConfigError
 
-SAMPLE_OBSERVATIONS = 48
 TEST_SEED_OFFSET = 1_000_000
 """Final-evaluation episodes start from other states than the per-round evaluations."""
 EVAL_SEED_OFFSET = 500_000
@@ -46,13 +46,13 @@ class RL:
             check_rendering(rl.env_id, self.env_kwargs)
 
     @hookimpl
-    def tfexp_build_datasets(self, run):
-        from tfexp_rl.samples import observation_samples
+    def tfexp_build_data(self, run):
+        from tfexp_rl.env_data import EnvData
 
-        return observation_samples(self.info, self.env_kwargs, SAMPLE_OBSERVATIONS, run.cfg.seed)
+        return EnvData(self.info, self.env_kwargs)
 
     @hookimpl
-    def tfexp_build_model(self, run, datasets):
+    def tfexp_build_model(self, run, data):
         from tfexp_rl.agents import make_agent
 
         self.agent = make_agent(run, self.rl, self.info)
@@ -60,7 +60,7 @@ class RL:
         return self.agent.model
 
     @hookimpl
-    def tfexp_run_fit(self, run, model, datasets, callbacks):
+    def tfexp_run_fit(self, run, model, data, callbacks):
         from tfexp_rl.evaluation import Evaluator
         from tfexp_rl.networks import greedy_policy
         from tfexp_rl.training import train
@@ -76,7 +76,7 @@ class RL:
             self.agent.close()
 
     @hookimpl
-    def tfexp_evaluate(self, run, model, datasets):
+    def tfexp_evaluate(self, run, model, data):
         from tfexp_rl.evaluation import Evaluator, record_gif
         from tfexp_rl.networks import greedy_policy
 
