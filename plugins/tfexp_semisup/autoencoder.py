@@ -1,14 +1,16 @@
 """``method=autoencoder``: learn features from every training input, then fit the head on the labels.
 
 The encoder *is* the run's classifier without its logits layer (shared weights), so
-pretraining it pretrains the model that is fine-tuned, evaluated and exported.
+pretraining it pretrains the model that is fine-tuned, evaluated and exported. Pretraining
+streams the whole training split (labeled and unlabeled views together are the split the
+views were made from), with its labels dropped.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tfexp_semisup.fitting import fit_on_arrays
+from tfexp_semisup.fitting import fit_stage
 
 
 def encoder_of(classifier):
@@ -50,21 +52,26 @@ def reconstructions_figure(autoencoder, images: np.ndarray):
     return fig
 
 
-def train_autoencoder(run, model, datasets, pool, callbacks, cfg) -> None:
-    """Pretrain on labeled + unlabeled inputs (``reconstruction/*`` metrics), then fine-tune
-    the whole classifier on the labeled subset (the run's main metrics)."""
+def inputs_as_targets(batches):
+    return batches.map(lambda x, y: (x, x))
+
+
+def train_autoencoder(run, model, labeled, pool, callbacks, cfg) -> None:
+    """Pretrain on every training input (``reconstruction/*`` metrics), then fine-tune the
+    whole classifier on the labeled subset (the run's main metrics)."""
     from tfexp.callbacks import HookCallback
     from tfexp.defaults import compile_kwargs_for
     from tfexp_semisup.augment import is_image
 
+    spec = labeled.spec
     with run.strategy.scope():
-        autoencoder = build_autoencoder(model, datasets.input_shape, cfg)
-        autoencoder.compile(optimizer=compile_kwargs_for(run, datasets)["optimizer"], loss="mse")
-    inputs = np.concatenate([datasets.x_train, pool.x])
-    fit_on_arrays(
-        run, autoencoder, inputs, inputs, datasets, [HookCallback(run, prefix="reconstruction/")],
-        epochs=cfg.pretrain_epochs, validation=(datasets.x_val, datasets.x_val),
+        autoencoder = build_autoencoder(model, spec.input_shape, cfg)
+        autoencoder.compile(optimizer=compile_kwargs_for(run, spec)["optimizer"], loss="mse")
+    fit_stage(
+        run, autoencoder, inputs_as_targets(run.dataset("train", training=True, data=labeled.base)),
+        [HookCallback(run, prefix="reconstruction/")], epochs=cfg.pretrain_epochs,
+        validation=inputs_as_targets(run.dataset("val", data=labeled)),
     )
-    if is_image(datasets.input_shape) and cfg.reconstructions:
-        run.log_figure(reconstructions_figure(autoencoder, datasets.x_val[: cfg.reconstructions]), "reconstructions.png")
-    fit_on_arrays(run, model, datasets.x_train, datasets.y_train, datasets, callbacks)
+    if is_image(spec.input_shape) and cfg.reconstructions:
+        run.log_figure(reconstructions_figure(autoencoder, labeled.sample("val", cfg.reconstructions)), "reconstructions.png")
+    fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks)

@@ -39,7 +39,8 @@ class SemisupConfig:
     method: str = "pseudo_label"
     """pseudo_label, fixmatch or autoencoder."""
     labeled_fraction: float = 0.1
-    """Share of the training split that keeps its labels (per class, at least one each)."""
+    """Share of the training split that keeps its labels (chosen per example by a seeded
+    hash: each class alike in expectation, at least one each)."""
     labels_per_class: Optional[int] = None
     """Keep exactly this many labels per class instead (overrides labeled_fraction)."""
     threshold: float = 0.95
@@ -50,6 +51,8 @@ class SemisupConfig:
     """fixmatch: weight of the unlabeled consistency loss."""
     mu: int = 7
     """fixmatch: unlabeled examples per labeled example in a batch."""
+    diagnostic_examples: Optional[int] = 4096
+    """fixmatch: pool examples the per-epoch ``pseudo/*`` diagnostics predict (null: the whole pool)."""
     pretrain_epochs: Optional[int] = None
     """autoencoder: reconstruction epochs over all training inputs (null: trainer.epochs)."""
     decoder_units: int = 256
@@ -77,6 +80,7 @@ def checked_config(node: DictConfig) -> DictConfig:
     _check(cfg.rounds >= 1, "rounds", "an integer >= 1", cfg.rounds)
     _check(cfg.lambda_u >= 0, "lambda_u", "a weight >= 0", cfg.lambda_u)
     _check(cfg.mu >= 1, "mu", "an integer >= 1", cfg.mu)
+    _check(cfg.diagnostic_examples is None or cfg.diagnostic_examples >= 1, "diagnostic_examples", "null or an integer >= 1", cfg.diagnostic_examples)
     _check(cfg.pretrain_epochs is None or cfg.pretrain_epochs >= 1, "pretrain_epochs", "null or an integer >= 1", cfg.pretrain_epochs)
     _check(cfg.decoder_units >= 1, "decoder_units", "an integer >= 1", cfg.decoder_units)
     _check(0 <= cfg.denoise < 1, "denoise", "a fraction in [0, 1)", cfg.denoise)

@@ -2,7 +2,8 @@
 
 Imported lazily (it subclasses ``keras.Model``). The run's classifier is trained through
 a wrapper whose ``train_step`` sees ``((x_labeled, y_labeled), x_unlabeled)``: the
-unlabeled batches carry no labels at all.
+unlabeled batches carry no labels at all, and their pseudo-labels are computed in the step,
+batch by batch, from the weak view.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from __future__ import annotations
 import math
 
 import keras
-import numpy as np
 from keras import ops
 
 from tfexp_semisup.augment import augmenters
-from tfexp_semisup.fitting import predict_probs, training_pipeline
-from tfexp_semisup.pseudo_labels import confident_pseudo_labels, pseudo_label_stats
+from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, confident_pseudo_labels, pool_stats
 
 
 def consistency_loss(logits_strong, probs_weak, threshold: float):
@@ -84,47 +83,51 @@ class FixMatch(keras.Model):
 
 
 class PoolDiagnostics(keras.callbacks.Callback):
-    """Adds ``pseudo/*`` to each epoch's logs: what the classifier would pseudo-label in the
-    whole pool right now, checked against the hidden labels (a diagnostic, never a target).
-    Put it before the callback that records the logs."""
+    """Adds ``pseudo/*`` to each epoch's logs: what the classifier would pseudo-label in
+    ``batches`` of the pool right now, checked against the hidden labels (a diagnostic,
+    never a target). Put it before the callback that records the logs."""
 
-    def __init__(self, classifier, pool, threshold: float, class_names: list[str], batch_size: int):
+    def __init__(self, classifier, batches, threshold: float, class_names):
         super().__init__()
-        self.classifier, self.pool, self.threshold = classifier, pool, threshold
-        self.class_names, self.batch_size = class_names, batch_size
+        self.classifier, self.batches, self.threshold, self.class_names = classifier, batches, threshold, class_names
 
     def on_epoch_end(self, epoch, logs=None):
-        probs = predict_probs(self.classifier, self.pool.x, self.batch_size)
-        stats = pseudo_label_stats(probs, self.threshold, self.pool.hidden_y, self.class_names)
         if logs is not None:
+            stats = pool_stats(self.classifier, self.batches, self.threshold, self.class_names)
             logs.update({f"pseudo/{k}": v for k, v in stats.items()})
 
 
-def fixmatch_dataset(x_labeled: np.ndarray, y_labeled: np.ndarray, x_unlabeled: np.ndarray, batch_size: int, mu: int, seed: int):
-    """Endless ``((x_labeled, y_labeled), x_unlabeled)`` batches of ``batch_size`` and
-    ``mu * batch_size`` examples; the unlabeled stream is built from inputs alone."""
+def fixmatch_dataset(labeled, pool):
+    """Endless ``((x_labeled, y_labeled), x_unlabeled)`` from batches of the labeled view
+    and of the pool (whose hidden labels are dropped here); both streams repeat."""
     import tensorflow as tf
 
-    labeled = training_pipeline(x_labeled, y_labeled, batch_size, seed, repeat=True)
-    unlabeled = training_pipeline(x_unlabeled, None, mu * batch_size, seed + 1, repeat=True)
-    return tf.data.Dataset.zip((labeled, unlabeled))
+    return tf.data.Dataset.zip((labeled.repeat(), pool.map(lambda x, hidden_y: x).repeat()))
 
 
-def train_fixmatch(run, model, datasets, pool, callbacks, cfg) -> None:
-    """An epoch is one pass over the unlabeled pool (or ``trainer.steps_per_epoch`` steps)."""
+def train_fixmatch(run, model, labeled, pool, callbacks, cfg) -> None:
+    """An epoch is one pass over the unlabeled pool (or ``trainer.steps_per_epoch`` steps);
+    the ``pseudo/*`` diagnostics look at the pool's first ``technique.diagnostic_examples``."""
     from tfexp.defaults import compile_kwargs_for
 
     t = run.cfg.trainer
+    spec = labeled.spec
     with run.strategy.scope():
-        weak, strong = augmenters(datasets.input_shape, cfg.augment)
+        weak, strong = augmenters(spec.input_shape, cfg.augment)
         trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u)
-        trainer.compile(optimizer=compile_kwargs_for(run, datasets)["optimizer"])
-    diagnostics = PoolDiagnostics(model, pool, cfg.threshold, datasets.class_names, t.batch_size)
+        trainer.compile(optimizer=compile_kwargs_for(run, spec)["optimizer"])
+    seen = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
+    if cfg.diagnostic_examples is not None:
+        seen = seen.unbatch().take(cfg.diagnostic_examples).batch(INFERENCE_BATCH)
+    diagnostics = PoolDiagnostics(model, seen, cfg.threshold, spec.class_names)
     trainer.fit(
-        fixmatch_dataset(datasets.x_train, datasets.y_train, pool.x, t.batch_size, cfg.mu, run.cfg.seed),
-        validation_data=datasets.as_tf("val", t.batch_size),
+        fixmatch_dataset(
+            run.dataset("train", training=True, data=labeled),
+            run.dataset("train", training=True, data=pool, batch_size=cfg.mu * t.batch_size),
+        ),
+        validation_data=run.dataset("val", data=labeled),
         epochs=t.epochs,
-        steps_per_epoch=t.steps_per_epoch or math.ceil(len(pool.x) / (cfg.mu * t.batch_size)),
+        steps_per_epoch=t.steps_per_epoch or math.ceil(pool.spec.size("train") / (cfg.mu * t.batch_size)),
         callbacks=[diagnostics, *callbacks],
         verbose=t.verbose,
         shuffle=False,  # the pipelines shuffle

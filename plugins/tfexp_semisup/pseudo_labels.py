@@ -2,6 +2,7 @@
 
 ``confident_pseudo_labels`` is the one rule both ``pseudo_label`` and ``fixmatch`` use;
 it runs on NumPy arrays and on tensors inside a compiled train step alike.
+:class:`PseudoLabelTally` is the only reader of the pool's hidden labels.
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ def confident_pseudo_labels(probs, threshold: float):
     return labels, mask
 
 
-def pseudo_labeled_training_set(x_labeled, y_labeled, x_unlabeled, probs, threshold: float):
-    """The labeled examples plus the unlabeled ones the model is confident about, with the
-    model's own predictions as their targets; and the accepted-mask over ``x_unlabeled``."""
-    from keras import ops
+INFERENCE_BATCH = 256
+"""Examples per step of the streaming passes that only predict (as ``tfexp.data.predict``)."""
 
-    labels, mask = (ops.convert_to_numpy(t) for t in confident_pseudo_labels(probs, threshold))
-    accepted = mask.astype(bool)
-    x = np.concatenate([x_labeled, x_unlabeled[accepted]])
-    y = np.concatenate([y_labeled, labels[accepted].astype(y_labeled.dtype)])
-    return x, y, accepted
+
+def probabilities(model, x) -> np.ndarray:
+    """Class probabilities of a logits model on one batch (inference mode: no dropout,
+    no augmentation)."""
+    import keras
+
+    return keras.ops.convert_to_numpy(keras.ops.softmax(model(x, training=False), axis=-1))
 
 
 def metric_safe(name: str) -> str:
@@ -38,24 +39,43 @@ def metric_safe(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_.\- ]", "_", name)
 
 
-def pseudo_label_stats(probs: np.ndarray, threshold: float, hidden_y: np.ndarray, class_names: list[str]) -> dict[str, float]:
-    """Diagnostics of the pseudo-labels a model would give the pool right now.
+class PseudoLabelTally:
+    """Diagnostics of the pseudo-labels a model would give the pool, counted batch by batch.
 
-    ``accepted`` and ``mask_rate`` (share above the threshold), ``accuracy`` of the accepted
-    ones against the hidden labels (absent when none is accepted), ``pool_accuracy`` of
-    every prediction, and ``count_<class>`` per class among the accepted."""
-    from keras import ops
+    :meth:`stats`: ``accepted`` and ``mask_rate`` (share above the threshold), ``accuracy``
+    of the accepted ones against the hidden labels (absent when none is accepted),
+    ``pool_accuracy`` of every prediction, and ``count_<class>`` per class among the accepted."""
 
-    labels, mask = (ops.convert_to_numpy(t) for t in confident_pseudo_labels(probs, threshold))
-    accepted = mask.astype(bool)
-    correct = labels == hidden_y
-    stats = {
-        "accepted": float(accepted.sum()),
-        "mask_rate": float(accepted.mean()),
-        "pool_accuracy": float(correct.mean()),
-    }
-    if accepted.any():
-        stats["accuracy"] = float(correct[accepted].mean())
-    counts = np.bincount(labels[accepted], minlength=len(class_names))
-    stats.update({f"count_{metric_safe(name)}": float(n) for name, n in zip(class_names, counts)})
-    return stats
+    def __init__(self, threshold: float, class_names):
+        self.threshold, self.class_names = threshold, list(class_names)
+        self.seen = self.correct = self.accepted_correct = 0
+        self.counts = np.zeros(len(self.class_names), int)
+
+    def add(self, probs, hidden_y) -> tuple[np.ndarray, np.ndarray]:
+        """Count one batch; its ``(labels, accepted)``: the pseudo-labels and where they pass."""
+        from keras import ops
+
+        labels, mask = (ops.convert_to_numpy(t) for t in confident_pseudo_labels(probs, self.threshold))
+        accepted = mask.astype(bool)
+        correct = labels == np.asarray(hidden_y)
+        self.seen += len(labels)
+        self.correct += int(correct.sum())
+        self.accepted_correct += int(correct[accepted].sum())
+        self.counts += np.bincount(labels[accepted], minlength=len(self.class_names))
+        return labels, accepted
+
+    def stats(self) -> dict[str, float]:
+        accepted = int(self.counts.sum())
+        stats = {"accepted": float(accepted), "mask_rate": accepted / self.seen, "pool_accuracy": self.correct / self.seen}
+        if accepted:
+            stats["accuracy"] = self.accepted_correct / accepted
+        stats.update({f"count_{metric_safe(name)}": float(n) for name, n in zip(self.class_names, self.counts)})
+        return stats
+
+
+def pool_stats(model, batches, threshold: float, class_names) -> dict[str, float]:
+    """The tally of ``model``'s pseudo-labels over ``batches`` of ``(x, hidden_y)``: one streaming pass."""
+    tally = PseudoLabelTally(threshold, class_names)
+    for x, hidden_y in batches:
+        tally.add(probabilities(model, x), hidden_y)
+    return tally.stats()

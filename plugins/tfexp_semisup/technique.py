@@ -1,8 +1,8 @@
 """The ``semisup`` technique: hide most training labels, train with a semi-supervised method.
 
-It takes over ``tfexp_build_datasets`` (the run's train split becomes the labeled subset;
-the rest becomes an unlabeled pool held here), ``tfexp_run_fit`` (the chosen method) and
-``tfexp_evaluate`` (adds the supervised-only baseline when asked). The model is the
+It takes over ``tfexp_build_data`` (the run's data becomes the labeled view of the loaded
+data; the unlabeled view, the pool, is held here), ``tfexp_run_fit`` (the chosen method)
+and ``tfexp_evaluate`` (adds the supervised-only baseline when asked). The model is the
 run's ``model.name`` classifier, built by the core as usual.
 """
 
@@ -38,17 +38,18 @@ class SemiSupervised:
         self.cfg = checked_config(cfg.technique)
 
     @hookimpl
-    def tfexp_build_datasets(self, run):
-        from tfexp_semisup.split import split_labeled
+    def tfexp_build_data(self, run):
+        from tfexp.defaults import tfexp_build_data as default_build_data
+        from tfexp_semisup.views import split_labeled
 
-        full = run.registry.get("data", run.cfg.data.name).load(run.cfg.data, run.cfg.seed)
-        labeled, self.pool = split_labeled(full, run.cfg.seed, self.cfg.labeled_fraction, self.cfg.labels_per_class)
-        run.log_params({"semisup.labeled_examples": len(labeled.y_train), "semisup.unlabeled_examples": len(self.pool.x)})
-        return labeled
+        views = split_labeled(default_build_data(run), run.cfg.seed, self.cfg.labeled_fraction, self.cfg.labels_per_class, run.pipeline)
+        self.pool = views.pool
+        run.log_params({"semisup.labeled_examples": views.labeled.spec.size("train"), "semisup.unlabeled_examples": self.pool.spec.size("train")})
+        return views.labeled
 
     @hookimpl
-    def tfexp_run_fit(self, run, model, datasets, callbacks):
-        method_trainer(self.cfg.method)(run, model, datasets, self.pool, callbacks, self.cfg)
+    def tfexp_run_fit(self, run, model, data, callbacks):
+        method_trainer(self.cfg.method)(run, model, data, self.pool, callbacks, self.cfg)
         return run.history
 
     @hookimpl
@@ -56,16 +57,16 @@ class SemiSupervised:
         if self.cfg.baseline:
             from tfexp_semisup.fitting import train_baseline
 
-            self.baseline_metrics = train_baseline(run, run.datasets)
+            self.baseline_metrics = train_baseline(run, run.data)
 
     @hookimpl
-    def tfexp_evaluate(self, run, model, datasets):
+    def tfexp_evaluate(self, run, model, data):
         """The default test metrics, plus ``baseline_<m>`` and, for every metric but the
         loss, ``<m>_gain`` (method minus baseline) when the baseline was trained; the runner
         logs them all as ``test_*``."""
         from tfexp.defaults import tfexp_evaluate as default_evaluate
 
-        metrics = default_evaluate(run, model, datasets)
+        metrics = default_evaluate(run, model, data)
         if self.baseline_metrics:
             for name, value in self.baseline_metrics.items():
                 metrics[f"baseline_{name}"] = value
