@@ -25,6 +25,10 @@ def _lazy(target: str):
 
 CHECKS = {
     "tfrecord": _lazy("tfrecord_config:check"),
+    "csv": _lazy("tabular_config:check_csv"),
+    "parquet": _lazy("tabular_config:check_parquet"),
+    "image_folder": _lazy("images_config:check"),
+    "tfds": _lazy("tfds_config:check"),
 }
 """``data.name`` -> a function that checks that data set's config node (no TensorFlow)."""
 
@@ -33,6 +37,10 @@ CHECKS = {
 def tfexp_register_datasets():
     return [
         DatasetSpec("tfrecord", _lazy("tfrecord_source:load"), "TFRecord shards of tf.train.Example (data.train/val/test globs or data.schema)"),
+        DatasetSpec("csv", _lazy("tabular:load_csv"), "CSV files read in batches (data.train/val/test globs, data.label, data.num_classes)"),
+        DatasetSpec("parquet", _lazy("tabular:load_parquet"), "Parquet files streamed by row batch (data.train/val/test globs, data.label, data.num_classes)"),
+        DatasetSpec("image_folder", _lazy("images:load"), "images in data.root/<split>/<class>/ (data.image_size, data.channels)"),
+        DatasetSpec("tfds", _lazy("tfds:load"), "a TFDS data set already prepared in data.data_dir (data.dataset=mnist); no download"),
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from omegaconf import DictConfig
 
@@ -17,7 +17,7 @@ CHANNELS = (1, 3, 4)
 @dataclass
 class ImageFolderConfig:
     name: str = "image_folder"
-    root: str = ""
+    root: Optional[str] = None
     """``<root>/<split folder>/<class>/*.png|jpg|jpeg|bmp|gif``."""
     splits: Dict[str, str] = field(default_factory=lambda: {split: split for split in SPLITS})
     """Split -> its folder under ``root`` (e.g. ``data.splits.val=validation``)."""

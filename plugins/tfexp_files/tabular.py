@@ -14,10 +14,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from tfexp.data import SPLITS, Affine, DataSpec, FileData
+from tfexp.data import SPLITS, DataSpec, FileData
 from tfexp.errors import ConfigError
 from tfexp_files.optional import require
 from tfexp_files.tabular_config import check_csv, check_parquet, label_columns, outputs
+from tfexp_files.tfrecord_source import standardizing
 
 
 class TabularData(FileData):
@@ -164,20 +165,15 @@ def _has_row(path: str) -> bool:
         return any(line.strip() for line in f)
 
 
-def standardize(data: TabularData, seed: int) -> TabularData:
-    """``data.normalize=standardize``: per-feature mean and std from a bounded, shuffled
-    sample of train rows; the pipeline applies it, so exported models take raw rows."""
+def standardized(data: TabularData) -> TabularData:
     if data.cfg.normalize == "standardize":
-        x = data.sample("train", data.cfg.normalize_sample, raw=True, seed=seed)
-        mean, std = x.mean(axis=0), x.std(axis=0)
-        std[std == 0] = 1
-        data.spec = replace(data.spec, preprocessing=Affine(scale=(1 / std).astype("float32"), offset=(-mean / std).astype("float32")))
+        data.spec = replace(data.spec, preprocessing=standardizing(data, data.cfg.normalize_sample))
     return data
 
 
 def load_csv(cfg, seed: int) -> CsvData:
-    return standardize(CsvData(check_csv(cfg)), seed)
+    return standardized(CsvData(check_csv(cfg)))
 
 
 def load_parquet(cfg, seed: int) -> ParquetData:
-    return standardize(ParquetData(check_parquet(cfg)), seed)
+    return standardized(ParquetData(check_parquet(cfg)))

@@ -17,7 +17,6 @@ NORMALIZE = ("none", "standardize")
 
 @dataclass
 class TabularConfig:
-    name: str = ""
     train: Any = None
     """A glob or a list of globs, relative to the working directory."""
     val: Any = None

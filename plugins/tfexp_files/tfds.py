@@ -59,9 +59,9 @@ class TfdsData(Data):
         name = self.cfg.splits[split]
         try:
             return self.builder.info.splits[name]
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError):
             known = ", ".join(self.builder.info.splits.keys())
-            raise ConfigError(f"data.splits.{split}={name} is not a split of {self.cfg.dataset} ({exc}); its splits are: {known}") from None
+            raise ConfigError(f"data.splits.{split}={name} is not a split of {self.cfg.dataset}; its splits are: {known}") from None
 
     def records(self, split, *, training, seed, input_context, pipeline):
         import tensorflow as tf
@@ -91,7 +91,7 @@ class TfdsData(Data):
 def prepared_builder(tfds, cfg):
     """The data set's builder, or one line naming the directory and how to prepare it."""
     data_dir = Path(cfg.data_dir).expanduser()
-    how = f"prepare it with `tfds build {cfg.dataset} --data_dir={data_dir}` where there is internet, then copy that folder here"
+    how = f"prepare it with `tfds build {cfg.dataset} --data_dir={data_dir}` on a machine with internet access, then copy that folder here"
     if not data_dir.is_dir():
         raise ConfigError(f"data.data_dir={cfg.data_dir} is not a folder (relative to {os.getcwd()}): {how}")
     present = ", ".join(sorted(p.name for p in data_dir.iterdir() if p.is_dir() and p.name != "downloads")) or "nothing"

@@ -15,9 +15,9 @@ from tfexp.errors import ConfigError
 @dataclass
 class TfdsConfig:
     name: str = "tfds"
-    dataset: str = ""
+    dataset: Optional[str] = None
     """The TFDS name, optionally with config and version: ``mnist``, ``mnist:3.0.1``."""
-    data_dir: str = ""
+    data_dir: Optional[str] = None
     """Where the data set is already prepared (``tfds build NAME --data_dir=DIR``); nothing is downloaded."""
     splits: Dict[str, str] = field(default_factory=lambda: {"train": "train[:90%]", "val": "train[90%:]", "test": "test"})
     """tfexp split -> TFDS split string (slices such as ``train[:90%]`` allowed)."""
