@@ -96,14 +96,15 @@ def test_multilabel_thresholds_travel_into_the_signature_and_params(tmp_path):
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 3)).astype("float32"), rng.integers(0, 2, (30, 2)).astype("float32")
-    datasets = Datasets(x, y, x, y, x, y, task="multilabel", class_names=["a", "b"], preprocessing=Affine(np.float32(2), np.float32(-1)))
-    run = Run(compose(), tmp_path, plugin_manager=None, registry=None, datasets=datasets, info={"prediction_params": {"thresholds": {"a": 0.2, "b": 0.9}}})
+    data = Datasets(x, y, x, y, x, y, task="multilabel", class_names=["a", "b"], preprocessing=Affine(np.float32(2), np.float32(-1)))
+    run = Run(compose(), tmp_path, plugin_manager=None, registry=None, data=data, info={"prediction_params": {"thresholds": {"a": 0.2, "b": 0.9}}})
     params = prediction_params(run)
     assert params["thresholds"] == {"a": 0.2, "b": 0.9} and params["input_preprocessing"]["scale"] == 2.0
 
     model = tiny_model()
-    write_saved_model(model, datasets, thresholds(params, 2), tmp_path / "sm", "serving_default")
-    raw = datasets.raw_inputs("test")
+    write_saved_model(model, data.spec, thresholds(params, 2), tmp_path / "sm", "serving_default")
+    raw = data.sample("test", 30, raw=True)  # the whole split, in order
+    np.testing.assert_allclose(data.spec.preprocessing.apply(raw), x, atol=1e-6)
     out = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"](inputs=tf.constant(raw))
     probabilities = 1 / (1 + np.exp(-model.predict(x, verbose=0)))
     np.testing.assert_allclose(out["probabilities"].numpy(), probabilities, atol=1e-5)
@@ -126,15 +127,20 @@ def trained(tmp_path_factory):
     return run, root, version_dir
 
 
+def split_inputs(run, raw: bool = False) -> np.ndarray:
+    """The whole test split's inputs (digits: a few hundred rows), in order."""
+    return run.data.sample("test", run.data.spec.size("test"), raw=raw)
+
+
 def test_saved_model_serves_raw_inputs_like_the_keras_model(trained):
     import tensorflow as tf
 
     run, _, version_dir = trained
-    raw = run.datasets.raw_inputs("test")
+    raw, x = split_inputs(run, raw=True), split_inputs(run)
     assert raw.max() == 16 and np.array_equal(raw, np.round(raw))  # digits' raw pixel counts 0..16
     signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
     served = signature(inputs=tf.constant(raw))
-    logits = run.model.predict(run.datasets.x_test, verbose=0)
+    logits = run.model.predict(x, verbose=0)
     np.testing.assert_allclose(served["logits"].numpy(), logits, atol=1e-4)
     assert np.array_equal(served["class_id"].numpy(), logits.argmax(axis=-1))
     params = json.loads((version_dir / "prediction_params.json").read_text())
@@ -143,13 +149,14 @@ def test_saved_model_serves_raw_inputs_like_the_keras_model(trained):
 
 def test_tflite_matches_keras_and_quantized_files_are_smaller(trained, tmp_path):
     from tfexp_export import tflite
-    from tfexp_export.exporter import compare_on_test, sample_rows
+    from tfexp_export.exporter import compare_on_test
 
     run, _, version_dir = trained
     info = json.loads((version_dir / "export_info.json").read_text())
     assert abs(info["test"]["tflite_test_accuracy"] - info["test"]["keras_test_accuracy"]) <= TFLITE_TOLERANCE["none"]
     sizes = {"none": info["bytes"]["tflite"]}
-    representative = sample_rows(run.datasets.raw_inputs("train"), 100, 0)
+    representative = run.data.sample("train", 100, raw=True, seed=0)  # int8 calibration: raw inputs, as served
+    assert representative.shape == (100, *run.data.spec.input_shape) and representative.max() > 1
     for quantization in ("dynamic", "float16", "int8"):
         path = tmp_path / f"{quantization}.tflite"
         path.write_bytes(tflite.convert(version_dir, "serving_default", quantization, representative))
@@ -182,9 +189,10 @@ def test_run_model_is_registered_with_alias_and_loads_back(trained):
     assert version.run_id == run.info["mlflow_run_id"]
     mlflow.set_tracking_uri(store_uri(root))
     uri = f"models:/{REGISTERED}@candidate"
-    expected = run.model.predict(run.datasets.x_test, verbose=0)
-    np.testing.assert_allclose(mlflow.pyfunc.load_model(uri).predict(run.datasets.x_test), expected, atol=1e-5)
-    np.testing.assert_allclose(mlflow.keras.load_model(uri).predict(run.datasets.x_test, verbose=0), expected, atol=1e-5)
+    x = split_inputs(run)
+    expected = run.model.predict(x, verbose=0)
+    np.testing.assert_allclose(mlflow.pyfunc.load_model(uri).predict(x), expected, atol=1e-5)
+    np.testing.assert_allclose(mlflow.keras.load_model(uri).predict(x, verbose=0), expected, atol=1e-5)
     params = json.loads(open(mlflow.artifacts.download_artifacts(f"{uri}/prediction_params.json")).read())
     assert params["task"] == "multiclass"
 
