@@ -67,6 +67,12 @@ def tfexp_on_checkpoint_restored(run, epoch):
 
 
 @hookimpl
+def tfexp_before_fit(run, model):
+    if session := session_of(run):
+        session.tolerant(session.log_data, run.data, run.cfg.data.name)
+
+
+@hookimpl
 def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
         session.tolerant(session.log_keras_model, model, run.data, name)

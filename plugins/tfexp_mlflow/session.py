@@ -191,6 +191,21 @@ class Session:
             log.warning("could not upload %s to MLflow (%s); kept for later upload", path, exc)
             self.spill.artifacts.append((path, artifact_path))
 
+    def log_data(self, data, name: str) -> None:
+        """The run's data set as an MLflow run input: name, source, input schema and
+        ``data.fingerprint()`` as digest (nothing is read from the data)."""
+        import mlflow
+        import numpy as np
+        from mlflow.data.code_dataset_source import CodeDatasetSource
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.types.schema import Schema, TensorSpec
+
+        spec = data.spec
+        schema = Schema([TensorSpec(np.dtype("float32"), (-1, *spec.input_shape), "inputs")])
+        source = CodeDatasetSource({"data": name, "source": data.source, "task": spec.task,
+                                    "num_examples": str(dict(spec.num_examples))})
+        mlflow.log_input(MetaDataset(source, name=name, digest=data.fingerprint(), schema=schema), context="training")
+
     def log_keras_model(self, model, data, name: str) -> None:
         """Keras flavor with a signature. (mlflow 3.17's keras flavor cannot save an
         ``input_example``: it writes the example before creating the model directory.)"""
