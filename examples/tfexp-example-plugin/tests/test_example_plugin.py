@@ -30,7 +30,24 @@ def test_tiny_run_logs_the_plugins_metric(tmp_path):
     (tracked,) = mlflow_runs(tmp_path)
     assert tracked.info.status == "FINISHED"
     assert tracked.data.metrics["example/trainable_params"] == run.model.count_params()
-    assert run.datasets.class_names == ["upper", "lower"]
+    assert run.data.spec.class_names == ("upper", "lower")
+
+
+def test_arrays_from_the_loader_flow_through_the_data_contract(tmp_path):
+    """``load_moons`` returns ``Datasets(...)`` as loaders always did; the run reads it
+    through the streaming contract (spec, tf.data batches, one predict pass)."""
+    import numpy as np
+
+    from tfexp.data import Datasets, predict
+
+    run = tiny_run(tmp_path, ["model=example_resmlp", "data=example_moons", "tracking=none"])
+    assert isinstance(run.data, Datasets) and run.data.spec.task == "multiclass" and run.data.spec.input_shape == (2,)
+    assert dict(run.data.spec.num_examples) == {"train": 650, "val": 150, "test": 200}
+    x, y = next(iter(run.dataset("train", training=True)))
+    assert x.shape == (32, 2) and set(np.unique(y)) <= {0, 1}
+    outputs, targets = predict(run.model, run.data, "test")
+    np.testing.assert_array_equal(targets, run.data.y_test)  # the loader's arrays, in order
+    np.testing.assert_allclose(outputs, run.model.predict(run.data.x_test, verbose=0), atol=1e-5)
 
 
 def test_command_line_run(tmp_path):
