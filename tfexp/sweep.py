@@ -72,12 +72,16 @@ def finished_job() -> tuple[str, float] | None:
 
 
 def job_count(config: DictConfig) -> int | None:
-    """How many jobs the sweep runs, when that is known up front: Optuna's ``n_trials``, or
-    the size of the basic sweeper's grid (None for ``glob()``, which needs Hydra's config
-    loader, and for other sweepers)."""
+    """How many jobs the sweep runs, when that is known up front: Optuna's ``n_trials`` (the
+    study's total: a resumed study runs fewer), or the size of the basic sweeper's grid
+    (None for ``glob()``, which needs Hydra's config loader, and for other sweepers)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     sweeper = config.hydra.sweeper
+    if sweeper.get("sampler") == "grid":  # tfexp's Optuna sweeper: at most the grid's size
+        from hydra_plugins.tfexp_optuna_sweeper.sweeper import plan
+
+        return plan(sweeper, list(config.hydra.overrides.task))[3]
     if "n_trials" in sweeper:
         return int(sweeper.n_trials)
     if not sweeper._target_.endswith(".BasicSweeper"):
@@ -178,6 +182,10 @@ class SweepTracker(Callback):
 
         os.environ.pop(PARENT_ENV, None)  # set by on_job_start when jobs ran in this process
         os.environ.pop(DONE_ENV, None)
+        if config.hydra.sweeper._target_ == OPTUNA:
+            from hydra_plugins.tfexp_optuna_sweeper.report import log_study
+
+            log_study(self.client, self.parent_id, config, Path(config.hydra.sweep.dir) / "summary" / "study")
         summary = summarize(
             self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction,
             register_best=config.sweep.register_best, alias=config.tracking.register_alias,

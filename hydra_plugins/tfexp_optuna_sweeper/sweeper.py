@@ -32,6 +32,16 @@ def quoted(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def plan(settings: Any, arguments: list[str]) -> tuple[dict, list[str], dict | None, int]:
+    """The search space, the fixed overrides, the grid (grid sampler) and the study's total
+    number of trials (at most the grid's size)."""
+    params = [f"{key}={value}" for key, value in (settings.params or {}).items()]
+    space, fixed = search_space.parse(params + list(arguments))
+    grid = search_space.grid(space) if settings.sampler == "grid" else None
+    n_trials = min(settings.n_trials, math.prod(len(v) for v in grid.values())) if grid else settings.n_trials
+    return space, fixed, grid, n_trials
+
+
 class TfexpOptunaSweeper(Sweeper):
     def __init__(self, **settings: Any) -> None:
         self.settings = SimpleNamespace(**settings)
@@ -47,10 +57,7 @@ class TfexpOptunaSweeper(Sweeper):
         import optuna
 
         s = self.settings
-        params = [f"{key}={value}" for key, value in (s.params or {}).items()]
-        space, fixed = search_space.parse(params + list(arguments))
-        grid = search_space.grid(space) if s.sampler == "grid" else None
-        n_trials = min(s.n_trials, math.prod(len(v) for v in grid.values())) if grid else s.n_trials
+        space, fixed, grid, n_trials = plan(s, arguments)
         url, name = studies.identity(self.config)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(

@@ -1,0 +1,46 @@
+"""The study on the sweep's parent run: best trial, optimization history, pruned trials'
+curves and parameter importances, as PNGs under ``study/`` (what optuna-dashboard shows)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+
+from hydra_plugins.tfexp_optuna_sweeper.study import identity
+
+log = logging.getLogger("tfexp.sweep")
+
+
+def log_study(client, parent_id: str, config, out_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna
+    from mlflow.entities import Metric, RunTag
+    from optuna.visualization import matplotlib as plots
+
+    url, name = identity(config)
+    study = optuna.load_study(study_name=name, storage=url)
+    if study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        best = study.best_trial
+        client.log_batch(
+            parent_id, metrics=[Metric("optuna/best_value", best.value, int(time.time() * 1000), 0)],
+            tags=[RunTag("tfexp.best_params", json.dumps(best.params)), RunTag("tfexp.best_trial", str(best.number))],
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for title, plot in [("optimization_history", plots.plot_optimization_history), ("intermediate_values", plots.plot_intermediate_values), ("param_importances", plots.plot_param_importances)]:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                axes = plot(study)
+        except (ValueError, RuntimeError) as exc:  # e.g. importances need two finished trials
+            log.info("no %s plot: %s", title, exc)
+            continue
+        path = out_dir / f"{title}.png"
+        axes.figure.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(axes.figure)
+        client.log_artifact(parent_id, str(path), "study")
