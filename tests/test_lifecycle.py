@@ -12,17 +12,22 @@ LIFECYCLE = [
     "tfexp_configure",
     "tfexp_before_run",
     "tfexp_after_strategy_created",
+    "tfexp_build_data",
+    "tfexp_build_model",
     "tfexp_before_compile",
     "tfexp_before_fit",
+    "tfexp_run_fit",
     "tfexp_on_epoch_end",
     "tfexp_after_fit",
+    "tfexp_evaluate",
     "tfexp_export_model",
     "tfexp_after_run",
 ]
 
 
 class Recorder:
-    """Records every non-firstresult hook it sees, and adds a Keras callback."""
+    """Records every lifecycle hook it sees (returning None from the firstresult ones, so
+    the defaults still run), and adds a Keras callback."""
 
     def __init__(self):
         self.calls: list[str] = []
@@ -45,6 +50,15 @@ class Recorder:
         assert run.strategy is strategy
 
     @hookimpl
+    def tfexp_build_data(self, run):
+        self.calls.append("tfexp_build_data")
+
+    @hookimpl
+    def tfexp_build_model(self, run, data):
+        self.calls.append("tfexp_build_model")
+        assert data is run.data and data.spec.num_outputs == 10
+
+    @hookimpl
     def tfexp_before_compile(self, run, model, compile_kwargs):
         self.calls.append("tfexp_before_compile")
         compile_kwargs["metrics"] = [*compile_kwargs["metrics"], "sparse_top_k_categorical_accuracy"]
@@ -63,6 +77,10 @@ class Recorder:
         return [Seen()]
 
     @hookimpl
+    def tfexp_run_fit(self, run, model, data, callbacks):
+        self.calls.append("tfexp_run_fit")
+
+    @hookimpl
     def tfexp_on_epoch_end(self, run, epoch, logs):
         self.calls.append("tfexp_on_epoch_end")
         assert "val_loss" in logs
@@ -70,6 +88,10 @@ class Recorder:
     @hookimpl
     def tfexp_after_fit(self, run, model, history):
         self.calls.append("tfexp_after_fit")
+
+    @hookimpl
+    def tfexp_evaluate(self, run, model, data):
+        self.calls.append("tfexp_evaluate")
 
     @hookimpl
     def tfexp_export_model(self, run, model):
@@ -108,11 +130,11 @@ def test_hooks_fire_in_documented_order_and_reach_mlflow(tmp_path):
     assert mlflow_run.data.metrics["test_accuracy"] == pytest.approx(run.test_metrics["test_accuracy"])
 
 
-class Datasets7:
-    """Replaces the datasets (firstresult) and the model, checking the handoff."""
+class Data7:
+    """Replaces the data (firstresult) and the model, checking the handoff."""
 
     @hookimpl
-    def tfexp_build_datasets(self, run):
+    def tfexp_build_data(self, run):
         from tfexp_sklearn_data import load_synthetic
 
         from tfexp.testing import compose
@@ -120,25 +142,25 @@ class Datasets7:
         return load_synthetic(compose(["data=synthetic", "data.n_classes=7", "data.n_informative=8"]).data, 0)
 
     @hookimpl
-    def tfexp_build_model(self, run, datasets):
+    def tfexp_build_model(self, run, data):
         import keras
 
-        assert datasets.num_outputs == 7
-        return keras.Sequential([keras.Input(datasets.input_shape), keras.layers.Dense(7)])
+        assert data.spec.num_outputs == 7
+        return keras.Sequential([keras.Input(data.spec.input_shape), keras.layers.Dense(7)])
 
     @hookimpl
-    def tfexp_evaluate(self, run, model, datasets):
+    def tfexp_evaluate(self, run, model, data):
         return {"custom": 0.5}
 
     @hookimpl
-    def tfexp_run_fit(self, run, model, datasets, callbacks):
+    def tfexp_run_fit(self, run, model, data, callbacks):
         run.epoch_end(0, {"loss": 1.0})
         return run.history
 
 
 def test_firstresult_hooks_can_be_taken_over(tmp_path):
-    run = tiny_run(tmp_path, plugins=[Datasets7()])
-    assert run.datasets.num_outputs == 7 and run.model.output_shape == (None, 7)
+    run = tiny_run(tmp_path, plugins=[Data7()])
+    assert run.data.spec.num_outputs == 7 and run.model.output_shape == (None, 7)
     assert run.test_metrics == {"test_custom": 0.5} and run.history == {"loss": [1.0]}
 
 
