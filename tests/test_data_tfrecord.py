@@ -122,6 +122,8 @@ BAD = [
     ("wrong feature shape", None, ["data.features.x=float32[32]"], r"train-0.tfrecord: feature 'x' has 64 value\(s\) in a record, expected 32"),
     ("label outside num_classes", _late_bad_label, [], r"val-0.tfrecord: label 'y' is 12 in a record, outside 0..9 \(data.num_classes=10\)"),
     ("empty split", _empty_split, [], r"data.val: the val split is empty: .*val-0.tfrecord.* hold no record"),
+    ("feature of another type", None, ["data.features.y=float32[]", "data.task=regression"],
+     r"feature 'y': Data types don't match.* \(in data/train-0.tfrecord\)"),
     ("wrong label type", None, ["data.features.y=float32[]"], r"data.features.y=float32\[\]: a multiclass label is one class index"),
 ]
 

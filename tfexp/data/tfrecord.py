@@ -170,13 +170,13 @@ class TFRecordData(FileData):
         from tfexp.data.errors import read_error
 
         first = tf.data.Dataset.from_tensor_slices(self.files(split)).flat_map(self.read).take(1).batch(1)
-        try:
-            for batch in first:
-                self.parse(batch)
+        for records, names in first:
+            try:
+                self.parse((records, names))
                 return
-        except tf.errors.OpError as exc:
-            error = read_error(exc) or ConfigError(f"bad data: {str(exc).splitlines()[0]}")
-            raise error from None
+            except tf.errors.OpError as exc:
+                message, file = str(read_error(exc) or f"bad data: {str(exc).splitlines()[0]}"), names[0].numpy().decode()
+                raise ConfigError(message if file in message else f"{message} (in {file})") from None
         raise ConfigError(f"{self.key}.{split}: the {split} split is empty: {', '.join(self.files(split))} hold no record")
 
     def identity(self) -> dict[str, Any]:
