@@ -154,10 +154,8 @@ def with_cached_teacher_logits(run, teacher, data, split: str, cache):
     from there (for ``train``, shuffled like the run's own training pipeline)."""
     from tfexp_distill import logits_cache
 
-    path = cache / split
-    logits_cache.write(teacher, run.dataset(split), data.spec.num_outputs, path)
-    training = split == "train"
-    return logits_cache.read(
-        path, batch_size=run.cfg.trainer.batch_size, shuffle_buffer=data.shuffle_buffer(split, run.pipeline) if training else 0,
+    cached = logits_cache.write(teacher, run.dataset(split), data.spec.num_outputs, cache / split)
+    return logits_cache.examples(
+        cached, batch_size=run.cfg.trainer.batch_size, shuffle_buffer=data.shuffle_buffer(split, run.pipeline) if split == "train" else 0,
         seed=run.cfg.seed, prefetch=run.pipeline.prefetch,
     )
