@@ -15,16 +15,15 @@ from tfexp.data import Data
 from tfexp.errors import ConfigError, TfexpError
 from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
 from tfexp_semisup.config import checked_config
-from tfexp_semisup.views import split_labeled
 from tfexp_semisup.technique import SemiSupervised
+from tfexp_semisup.views import split_labeled
+from tfexp_sklearn_data import load_digits
 
 METHODS = ("pseudo_label", "fixmatch", "autoencoder")
 
 
 @pytest.fixture(scope="module")
 def digits():
-    from tfexp_sklearn_data import load_digits
-
     return load_digits(compose(["data=digits"]).data, seed=0)
 
 
@@ -129,7 +128,9 @@ def test_a_round_streams_the_pool_and_writes_predictions_as_targets(tmp_path):
     tally = PseudoLabelTally(0.9, ["a", "b", "c"])  # below 0.95: softmax(log p) is p only up to rounding
     assert label_pool(identity_model, pool, tally, tmp_path / "round.tfrecord") == 2
     labeled_spec = (tf.TensorSpec([3], tf.float32), tf.TensorSpec([], tf.int32))
-    x, y = zip(*read_pseudo_labels(tmp_path / "round.tfrecord", labeled_spec).as_numpy_iterator())
+    stored = read_pseudo_labels(tmp_path / "round.tfrecord", labeled_spec)
+    assert stored.element_spec == labeled_spec  # shapes known: it batches like the labeled stream it is mixed with
+    x, y = zip(*stored.as_numpy_iterator())
     assert np.allclose(x, x_unlabeled[[0, 2]]) and list(y) == [0, 1] and y[0].dtype == np.int32
     assert tally.stats()["accuracy"] == 0.5  # the hidden labels went to the tally only
 
@@ -268,13 +269,32 @@ def test_hidden_labels_never_reach_the_training_loss(tmp_path, method):
         assert client.get_run(run.info["mlflow_run_id"]).data.metrics["pseudo/accuracy"] == 0.0
 
 
-# -- end to end, as a user runs it --------------------------------------------------------
+# -- end to end, as a user runs it, on TFRecord shards -------------------------------------
 
 
-def test_every_method_finishes_with_its_diagnostics_logged(tmp_path):
+@pytest.fixture(scope="module")
+def digits_shards(tmp_path_factory):
+    """digits written as 3 TFRecord shards per split plus schema.json, by the documented converter."""
+    from tfexp.data.__main__ import main as convert_main
+
+    return convert_main(["convert", "data=digits", f"out={tmp_path_factory.mktemp('digits') / 'tfrecord'}", "shards=3"])
+
+
+def test_the_same_examples_keep_their_labels_in_arrays_and_in_shards(digits_shards):
+    from tfexp_files.tfrecord_source import load
+
+    cfg = compose(["data=digits"])  # the converter's seed: the same train split
+    arrays = load_digits(cfg.data, seed=cfg.seed)
+    shards = load(compose(["data=tfrecord", f"data.schema={digits_shards}"]).data, cfg.seed)
+    assert rows(shards) == rows(arrays)
+    from_arrays, from_shards = split_labeled(arrays, 5, 0.1), split_labeled(shards, 5, 0.1)
+    assert rows(from_shards.labeled) == rows(from_arrays.labeled) and rows(from_shards.pool) == rows(from_arrays.pool)
+
+
+def test_every_method_finishes_with_its_diagnostics_logged(tmp_path, digits_shards):
     result = run_cli(
-        ["-m", "+experiment=semisup", "debug=fast", f"technique.method={','.join(METHODS)}", "technique.baseline=true",
-         "technique.threshold=0.0", "tracking.log_model=false"],
+        ["-m", "+experiment=semisup", "debug=fast", "data=tfrecord", f"data.schema={digits_shards}", f"technique.method={','.join(METHODS)}",
+         "technique.baseline=true", "technique.threshold=0.0", "tracking.log_model=false"],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -46,7 +46,8 @@ def read_pseudo_labels(path: Path, element_spec):
     def parse(record):
         batch = tf.io.parse_single_example(record, features)
         x = tf.ensure_shape(tf.io.parse_tensor(batch["x"], x_spec.dtype), [None, *x_spec.shape])
-        return x, tf.cast(tf.io.parse_tensor(batch["y"], tf.int64), y_spec.dtype)
+        y = tf.ensure_shape(tf.io.parse_tensor(batch["y"], tf.int64), [None, *y_spec.shape])
+        return x, tf.cast(y, y_spec.dtype)
 
     return tf.data.TFRecordDataset(str(path)).map(parse).unbatch()
 
