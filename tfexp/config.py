@@ -8,7 +8,7 @@ imports TensorFlow or MLflow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -79,6 +79,10 @@ class SweepConfig:
     with the same overrides (Optuna sweeps always resume their study)."""
     trial: Optional[int] = None
     """Set by tfexp's Optuna sweeper: the Optuna trial number this job runs."""
+    objectives: list[str] = field(default_factory=list)
+    """Multi-objective Optuna sweeps (sampler nsga2 or tpe): metrics optimized together, e.g.
+    ``[val_accuracy, model.params]``, one direction each in ``directions``. Not prunable."""
+    directions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -195,6 +199,8 @@ def validate(cfg: DictConfig) -> None:
     _check(t.steps_per_epoch is None or t.steps_per_epoch >= 1, "trainer.steps_per_epoch", "null or an integer >= 1", t.steps_per_epoch)
     _check(t.verbose in (0, 1, 2), "trainer.verbose", "0, 1 or 2", t.verbose)
     _check(cfg.sweep.direction in ("maximize", "minimize"), "sweep.direction", "maximize or minimize", cfg.sweep.direction)
+    s = cfg.sweep
+    _check(len(s.directions) == len(s.objectives) and set(s.directions) <= {"maximize", "minimize"}, "sweep.directions", "maximize or minimize for each of sweep.objectives", list(s.directions))
     _check(t.checkpoint_every >= 0, "trainer.checkpoint_every", "an integer >= 0", t.checkpoint_every)
     _check(t.nan_recovery >= 0, "trainer.nan_recovery", "an integer >= 0", t.nan_recovery)
     _check(not (t.nan_recovery and not t.checkpoint_every), "trainer.nan_recovery", "0 when trainer.checkpoint_every=0 (recovery restores a checkpoint)", t.nan_recovery)
@@ -211,3 +217,16 @@ def validate(cfg: DictConfig) -> None:
     for key in ("val_fraction", "test_fraction"):
         if key in data:
             _check(0 < data[key] < 1, f"data.{key}", "a fraction between 0 and 1", data[key])
+
+
+def compose(overrides: Iterable[str] = (), with_hydra: bool = False) -> DictConfig:
+    """tfexp's config as ``python -m tfexp`` composes it from these command-line
+    ``overrides`` (no run, no output directory); ``with_hydra`` keeps the ``hydra`` node."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from tfexp.cli_args import hydra_overrides
+
+    register_configs()
+    with initialize_config_module(config_module="tfexp.conf", version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=hydra_overrides(list(overrides)), return_hydra_config=with_hydra)

@@ -15,22 +15,12 @@ from pathlib import Path
 from typing import Iterable
 
 import pytest
-from omegaconf import DictConfig
+
+from tfexp.config import compose
+
+__all__ = ["compose", "mlflow_runs", "artifact_paths", "run_cli", "store_uri", "tiny_run", "tfexp_env"]
 
 FAST = ("debug=fast",)
-
-
-def compose(overrides: Iterable[str] = (), with_hydra: bool = False) -> DictConfig:
-    """tfexp's config with Hydra ``overrides`` (no run, no output directory); ``with_hydra``
-    keeps the ``hydra`` node (sweeper, launcher) too."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-
-    from tfexp.config import register_configs
-
-    register_configs()
-    with initialize_config_module(config_module="tfexp.conf", version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=with_hydra)
 
 
 def run_cli(args: Iterable[str], cwd: str | Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

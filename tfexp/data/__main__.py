@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from omegaconf import DictConfig
+from tfexp.config import compose
 
 from tfexp.errors import ConfigError, TfexpError
 
@@ -19,19 +19,6 @@ USAGE = "usage: python -m tfexp.data convert data=NAME out=DIR [shards=1] [compr
 OPTIONS = {"out": str, "shards": int, "compression": str, "batch_size": int}
 
 log = logging.getLogger("tfexp.data")
-
-
-def compose(overrides: list[str]) -> DictConfig:
-    """tfexp's config, as ``python -m tfexp`` would compose it."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-
-    from tfexp.cli_args import hydra_overrides
-    from tfexp.config import register_configs
-
-    register_configs()
-    with initialize_config_module(config_module="tfexp.conf", version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=hydra_overrides(overrides))
 
 
 def parse_args(args: list[str]) -> tuple[dict, list[str]]:
