@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tfexp_files.optional import require
+from tfexp_files.tabular import load_csv, load_parquet
+from tfexp_files.tfds import load as load_tfds
 
 from tfexp.errors import ConfigError
-from tfexp.testing import mlflow_runs, run_cli, tiny_run
+from tfexp.testing import compose, mlflow_runs, run_cli, tiny_run
 
 SIZES = {"train": 240, "val": 60, "test": 60}
 COLUMNS = ["a", "b", "c", "d"]
@@ -108,10 +111,6 @@ def test_parquet_streams_row_batches_with_sizes_from_the_footers(tmp_path):
 
 
 def test_csv_and_parquet_read_the_same_rows(tmp_path):
-    from tfexp_files.tabular import load_csv, load_parquet
-
-    from tfexp.testing import compose
-
     rows = {}
     for ext, load in (("csv", load_csv), ("parquet", load_parquet)):
         cfg = compose(write_tables(tmp_path / ext, ext)).data
@@ -171,7 +170,7 @@ def test_a_label_outside_num_classes_names_the_file(tmp_path):
     overrides = write_tables(tmp_path / "data", "csv", files_per_split=1)
     path = tmp_path / "data" / "test-0.csv"
     path.write_text(path.read_text().replace(",0\n", ",7\n", 1))
-    failed(tmp_path, overrides, r"test-0\.csv: label 'y' is 7 in a record, outside 0\.\.2")
+    failed(tmp_path, overrides, r"label 'y' is 7 in a record, outside 0\.\.2.*\(in .*test-0\.csv\)")
 
 
 def test_a_missing_tfds_data_dir_says_how_to_prepare_it(tmp_path):
@@ -184,3 +183,15 @@ def test_classes_are_declared_before_anything_starts(tmp_path):
     with pytest.raises(ConfigError, match="data.num_classes=<K>"):
         tiny_run(tmp_path, overrides)
     assert not (tmp_path / "mlflow.db").exists() or mlflow_runs(tmp_path) == []
+
+
+def test_a_data_set_not_prepared_in_data_dir_lists_what_is_there(tmp_path):
+    (tmp_path / "other_set").mkdir()
+    cfg = compose(["data=tfds", "data.dataset=no_such_set", f"data.data_dir={tmp_path}"]).data
+    with pytest.raises(ConfigError, match=r"data.dataset=no_such_set is not prepared in .* \(it holds: other_set\): prepare it with `tfds build no_such_set"):
+        load_tfds(cfg, 0)
+
+
+def test_a_missing_optional_dependency_says_which_extra():
+    with pytest.raises(ConfigError, match=r'data=parquet needs no_such_module, which is not installed .*: pip install "tfexp\[files\]"'):
+        require("no_such_module", "parquet")
