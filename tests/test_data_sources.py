@@ -170,7 +170,8 @@ def test_a_label_outside_num_classes_names_the_file(tmp_path):
     overrides = write_tables(tmp_path / "data", "csv", files_per_split=1)
     path = tmp_path / "data" / "test-0.csv"
     path.write_text(path.read_text().replace(",0\n", ",7\n", 1))
-    failed(tmp_path, overrides, r"label 'y' is 7 in a record, outside 0\.\.2.*\(in .*test-0\.csv\)")
+    message = failed(tmp_path, overrides, r"label 'y' is 7 in a record, outside 0\.\.2")
+    assert "test-0.csv" in message
 
 
 def test_a_missing_tfds_data_dir_says_how_to_prepare_it(tmp_path):
