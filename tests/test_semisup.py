@@ -30,9 +30,10 @@ def digits():
 # -- the split ------------------------------------------------------------------------
 
 
-def rows(data, split="train"):
+def rows(data, split="train", **kwargs):
     """Every ``(input bytes, label)`` of a split, streamed through the contract, in a multiset."""
-    return Counter((x.tobytes(), int(y)) for xb, yb in data.dataset(split, batch_size=256).as_numpy_iterator() for x, y in zip(xb, yb))
+    batches = data.dataset(split, batch_size=256, **kwargs).as_numpy_iterator()
+    return Counter((x.tobytes(), int(y)) for xb, yb in batches for x, y in zip(xb, yb))
 
 
 def kept_by_rule(rule, x, y) -> np.ndarray:
@@ -59,6 +60,14 @@ def test_split_is_disjoint_per_example_and_deterministic_per_seed(digits):
     assert rows(split_labeled(reordered, seed=3, fraction=0.1).labeled) == labeled
     assert rows(split_labeled(digits, seed=3, fraction=0.1).labeled) == labeled
     assert rows(split_labeled(digits, seed=4, fraction=0.1).labeled) != labeled
+
+
+def test_views_keep_cache_files_of_their_own(digits, tmp_path):
+    from tfexp.data import Pipeline
+
+    views, cached = split_labeled(digits, seed=3, fraction=0.1), Pipeline(cache=str(tmp_path / "cache"))
+    assert rows(views.labeled, pipeline=cached) == rows(views.labeled)  # fills the labeled view's cache file
+    assert rows(views.pool, pipeline=cached) == rows(views.pool)  # not read from it
 
 
 def test_labels_per_class_keeps_exactly_that_many(digits):

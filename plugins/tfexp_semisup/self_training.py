@@ -2,9 +2,10 @@
 
 Each round is one streaming pass over the unlabeled pool with the current model (earlier
 mistakes can be undone): the accepted ``(input, pseudo-label)`` pairs are written to a
-TFRecord file under the run's output directory, one record per batch, and training
-continues for ``trainer.epochs`` epochs on the labeled stream mixed with that file.
-Nothing is held in memory but one batch.
+TFRecord file under the run's output directory (``semisup/pseudo-labels.tfrecord``, one
+record per batch, overwritten each round and deleted at the end), and training continues
+for ``trainer.epochs`` epochs on the labeled stream mixed with that file. Memory holds
+batches and shuffle buffers only; the file holds at most the pool's inputs.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def read_pseudo_labels(path: Path, element_spec):
 
 
 def round_training_set(run, labeled_data, path: Path, accepted: int):
-    """Batches of ``labeled_data``'s train split and the accepted pseudo-labels, drawn in proportion to
-    their sizes (both are exhausted by the end of an epoch)."""
+    """Batches of ``labeled_data``'s train split and the accepted pseudo-labels, drawn in
+    proportion to their sizes (both are exhausted by the end of an epoch)."""
     import tensorflow as tf
 
     labeled = run.dataset("train", training=True, data=labeled_data).unbatch()
@@ -62,7 +63,9 @@ def round_training_set(run, labeled_data, path: Path, accepted: int):
         return labeled.batch(run.cfg.trainer.batch_size)
     pseudo = read_pseudo_labels(path, labeled.element_spec).shuffle(run.pipeline.shuffle_buffer, seed=run.cfg.seed)
     sizes = [labeled_data.spec.size("train"), accepted]
-    mixed = tf.data.Dataset.sample_from_datasets([labeled, pseudo], weights=[n / sum(sizes) for n in sizes], seed=run.cfg.seed, rerandomize_each_iteration=True)
+    mixed = tf.data.Dataset.sample_from_datasets(
+        [labeled, pseudo], weights=[n / sum(sizes) for n in sizes], seed=run.cfg.seed, rerandomize_each_iteration=True
+    )
     return mixed.batch(run.cfg.trainer.batch_size).prefetch(tf.data.AUTOTUNE)
 
 

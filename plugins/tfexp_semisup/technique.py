@@ -42,9 +42,11 @@ class SemiSupervised:
         from tfexp.defaults import tfexp_build_data as default_build_data
         from tfexp_semisup.views import split_labeled
 
-        views = split_labeled(default_build_data(run), run.cfg.seed, self.cfg.labeled_fraction, self.cfg.labels_per_class, run.pipeline)
+        cfg = self.cfg
+        views = split_labeled(default_build_data(run), run.cfg.seed, cfg.labeled_fraction, cfg.labels_per_class, run.pipeline)
         self.pool = views.pool
-        run.log_params({"semisup.labeled_examples": views.labeled.spec.size("train"), "semisup.unlabeled_examples": self.pool.spec.size("train")})
+        sizes = {"labeled": views.labeled.spec.size("train"), "unlabeled": self.pool.spec.size("train")}
+        run.log_params({f"semisup.{side}_examples": n for side, n in sizes.items()})
         return views.labeled
 
     @hookimpl

@@ -77,6 +77,13 @@ class TrainView(Data):
         ds = decoded_examples(self.base, split, training=training, seed=seed, input_context=input_context, pipeline=pipeline)
         return ds.filter(lambda x, y: self.rule.keep(x, y) == self.labeled) if split == "train" else ds
 
+    def dataset(self, split, *, pipeline: Pipeline | None = None, **kwargs):
+        """:meth:`Data.dataset`, with cache files of its own: the two views and their base
+        must not read each other's cache."""
+        if pipeline and pipeline.cache and pipeline.cache != "memory":
+            pipeline = replace(pipeline, cache=f"{pipeline.cache}-{'labeled' if self.labeled else 'unlabeled'}")
+        return super().dataset(split, pipeline=pipeline, **kwargs)
+
     def decode(self, batch, raw):
         x, y = batch
         prep = self.spec.preprocessing
