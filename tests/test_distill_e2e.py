@@ -1,4 +1,4 @@
-"""distill end to end: the preset from the command line, then reusing its teacher."""
+"""distill end to end: the preset from the command line, then reusing its teacher; on TFRecord files."""
 
 from __future__ import annotations
 
@@ -67,6 +67,29 @@ def test_teacher_with_other_classes_is_rejected(tmp_path):
     keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs))).save(path)
     with pytest.raises(ConfigError, match=r"student predicts 10 classes"):
         tiny_run(tmp_path, ["+experiment=distill", f"technique.teacher={path}", "tracking.mlflow=false", "tracking.tensorboard=false"])
+
+
+@pytest.fixture(scope="module")
+def tfrecord_digits(tmp_path_factory):
+    """``data=tfrecord`` overrides for digits written as TFRecord shards by ``python -m tfexp.data convert``."""
+    from tfexp.data.__main__ import main as convert
+
+    schema = convert(["convert", "data=digits", f"out={tmp_path_factory.mktemp('tfrecord') / 'digits'}", "shards=2"])
+    return ["data=tfrecord", f"data.schema={schema}"]
+
+
+def test_preset_on_tfrecord_shards(tmp_path, tfrecord_digits):
+    """Teacher, cached teacher logits, student and export, all from files."""
+    run = tiny_run(tmp_path, ["+experiment=distill", *tfrecord_digits])
+    tracked = mlflow.MlflowClient(store_uri(tmp_path)).get_run(run.info["mlflow_run_id"])
+    assert tracked.info.status == "FINISHED" and tracked.data.params["data.name"] == "tfrecord"
+    assert {"teacher/test_accuracy", "student/val_distillation_loss", "student/test_accuracy", "test_accuracy"} <= set(tracked.data.metrics)
+    assert not list(tmp_path.rglob(CACHE_DIR))
+
+
+def test_live_teacher_on_tfrecord_shards(tmp_path, tfrecord_digits):
+    run = tiny_run(tmp_path, ["+experiment=distill", *tfrecord_digits, "technique.cache_teacher_logits=false", "tracking=none"])
+    assert "student/val_distillation_loss" in run.history and "test_accuracy" in run.test_metrics
 
 
 MIRRORED = """
