@@ -161,3 +161,20 @@ def test_joblib_trials_share_the_study(tmp_path):
 def test_bad_sweeper_settings_are_one_clear_error(tmp_path, override, message):
     result = run_cli([*OPTUNA, override], cwd=tmp_path)
     assert result.returncode != 0 and message in result.stderr, result.stderr[-3000:]
+
+
+def test_a_multi_objective_sweep_writes_its_pareto_front(tmp_path):
+    """Accuracy against size (``model.params``) with NSGA-II, as for distillation students."""
+    args = [
+        *OPTUNA, "hydra.sweeper.sampler=nsga2", "hydra.sweeper.n_trials=2",
+        "sweep.objectives=[val_accuracy,model.params]", "sweep.directions=[maximize,minimize]",
+    ]
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = the_study(tmp_path)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert [len(t.values) for t in study.trials] == [2, 2]
+    parent, children = parent_and_children(tmp_path)
+    assert len(children) == 2 and all(t.values[1] > 1000 for t in study.trials)  # parameter counts, not accuracies
+    assert "study/pareto_front.png" in artifact_paths(tmp_path, parent.info.run_id)
+    assert parent.data.tags["tfexp.pareto_trials"]

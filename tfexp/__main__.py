@@ -18,7 +18,7 @@ from tfexp.config import register_configs
 from tfexp.checkpoint import Preempted
 from tfexp.errors import TfexpError
 from tfexp.pruning import TrialPruned
-from tfexp.sweep import finished_job
+from tfexp.sweep import finished_job, job_result
 
 log = logging.getLogger("tfexp")
 register_configs()
@@ -26,7 +26,8 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    """Returns ``sweep.objective`` so Hydra sweepers (Optuna) can optimize it."""
+    """Returns ``sweep.objective`` (or the ``sweep.objectives``) so Hydra sweepers (Optuna)
+    can optimize it."""
     from tfexp.runner import run_experiment
 
     if done := finished_job():  # sweep.resume=true: this job FINISHED before
@@ -34,7 +35,7 @@ def main(cfg: DictConfig) -> float:
         return done[1]
     hydra_cfg = HydraConfig.get()
     try:
-        return run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)).objective
+        return job_result(run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)))
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Preempted): the run is KILLED, resumable
         run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
         log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)

@@ -42,8 +42,8 @@ def open_trial(cfg):
 @hookimpl
 def tfexp_on_epoch_end(run, epoch, logs):
     objective = run.cfg.sweep.objective
-    if run.cfg.sweep.get("trial") is None or objective not in logs:
-        return
+    if run.cfg.sweep.get("trial") is None or run.cfg.sweep.objectives or objective not in logs:
+        return  # not a trial, or a multi-objective one (Optuna cannot prune those)
     if "optuna_trial" not in run.info:
         run.info["optuna_trial"] = open_trial(run.cfg)
     trial = run.info["optuna_trial"]

@@ -40,8 +40,14 @@ class Run:
 
     @property
     def objective(self) -> float:
-        """``sweep.objective`` from the test metrics or the last epoch; NaN when absent."""
-        name = self.cfg.sweep.objective
+        """``sweep.objective`` (see :meth:`metric`)."""
+        return self.metric(self.cfg.sweep.objective)
+
+    def metric(self, name: str) -> float:
+        """A test metric, else the last value of an epoch metric, or ``model.params`` (the
+        model's parameter count: a size objective for multi-objective sweeps); NaN when absent."""
+        if name == "model.params":
+            return float(self.model.count_params()) if self.model is not None else float("nan")
         if name in self.test_metrics:
             return self.test_metrics[name]
         return self.history[name][-1] if self.history.get(name) else float("nan")

@@ -71,6 +71,12 @@ def finished_job() -> tuple[str, float] | None:
     return run_id, float(objective)
 
 
+def job_result(run) -> float | list[float]:
+    """What a job hands its sweeper: ``sweep.objective``, or one value per ``sweep.objectives``."""
+    objectives = run.cfg.sweep.objectives
+    return [run.metric(name) for name in objectives] if objectives else run.objective
+
+
 def job_count(config: DictConfig) -> int | None:
     """How many jobs the sweep runs, when that is known up front: Optuna's ``n_trials`` (the
     study's total: a resumed study runs fewer), or the size of the basic sweeper's grid
@@ -169,6 +175,8 @@ class SweepTracker(Callback):
             return
         value = job_return.return_value if job_return.status.name == "COMPLETED" else None
         shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+        if isinstance(value, list):  # sweep.objectives
+            shown = ", ".join(f"{v:.4g}" for v in value)
         if isinstance(job_return._return_value, TrialPruned):
             shown = f"pruned after epoch {job_return._return_value.epoch}"
         num = config.hydra.job.num

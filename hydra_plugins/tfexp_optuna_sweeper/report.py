@@ -1,5 +1,6 @@
 """The study on the sweep's parent run: best trial, optimization history, pruned trials'
-curves and parameter importances, as PNGs under ``study/`` (what optuna-dashboard shows)."""
+curves and parameter importances (multi-objective: the Pareto front), as PNGs under
+``study/`` (what optuna-dashboard shows)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,20 @@ def log_study(client, parent_id: str, config, out_dir: Path) -> None:
 
     url, name = identity(config)
     study = optuna.load_study(study_name=name, storage=url)
-    if study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        best = study.best_trial
-        client.log_batch(
-            parent_id, metrics=[Metric("optuna/best_value", best.value, int(time.time() * 1000), 0)],
-            tags=[RunTag("tfexp.best_params", json.dumps(best.params)), RunTag("tfexp.best_trial", str(best.number))],
-        )
+    objectives = list(config.sweep.objectives)
+    if objectives:  # the Pareto front: its trials and one plot
+        client.set_tag(parent_id, "tfexp.pareto_trials", " ".join(str(t.number) for t in study.best_trials))
+        figures = [("pareto_front", lambda s: plots.plot_pareto_front(s, target_names=objectives))]
+    else:
+        if study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            best = study.best_trial
+            client.log_batch(
+                parent_id, metrics=[Metric("optuna/best_value", best.value, int(time.time() * 1000), 0)],
+                tags=[RunTag("tfexp.best_params", json.dumps(best.params)), RunTag("tfexp.best_trial", str(best.number))],
+            )
+        figures = [("optimization_history", plots.plot_optimization_history), ("intermediate_values", plots.plot_intermediate_values), ("param_importances", plots.plot_param_importances)]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for title, plot in [("optimization_history", plots.plot_optimization_history), ("intermediate_values", plots.plot_intermediate_values), ("param_importances", plots.plot_param_importances)]:
+    for title, plot in figures:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

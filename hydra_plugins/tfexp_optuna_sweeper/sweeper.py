@@ -42,6 +42,11 @@ def plan(settings: Any, arguments: list[str]) -> tuple[dict, list[str], dict | N
     return space, fixed, grid, n_trials
 
 
+def directions(sweep: Any) -> list[str]:
+    """``sweep.directions`` for ``sweep.objectives``, else ``[sweep.direction]``."""
+    return list(sweep.directions) if sweep.objectives else [sweep.direction]
+
+
 class TfexpOptunaSweeper(Sweeper):
     def __init__(self, **settings: Any) -> None:
         self.settings = SimpleNamespace(**settings)
@@ -62,7 +67,7 @@ class TfexpOptunaSweeper(Sweeper):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(
             storage=studies.open_storage(url), study_name=name, load_if_exists=True,
-            sampler=studies.make_sampler(s, grid), pruner=studies.make_pruner(s), direction=self.config.sweep.direction,
+            sampler=studies.make_sampler(s, grid), pruner=studies.make_pruner(s), directions=directions(self.config.sweep),
         )
         trials = study.get_trials(deepcopy=False)
         retry = [optuna.Trial(study, t._trial_id) for t in trials if t.state == optuna.trial.TrialState.RUNNING]
@@ -86,9 +91,8 @@ class TfexpOptunaSweeper(Sweeper):
                 failures += not self.tell(study, trial, ret)
             if failures > s.max_failure_rate * len(study.trials):
                 raise RuntimeError(f"{failures} trials failed, more than hydra.sweeper.max_failure_rate={s.max_failure_rate}")
-        finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if finished:
-            log.info("Best trial #%d: value=%s params=%s", study.best_trial.number, study.best_value, study.best_params)
+        for best in study.best_trials:
+            log.info("Best trial #%d: values=%s params=%s", best.number, best.values, best.params)
 
     def launch(self, trials: list, overrides: list[list[str]]) -> list:
         """Launch with job number = trial number (one launch per run of consecutive numbers)."""
@@ -105,13 +109,15 @@ class TfexpOptunaSweeper(Sweeper):
 
         from tfexp.pruning import TrialPruned
 
-        state, value = optuna.trial.TrialState.FAIL, None
-        if ret.status == JobStatus.COMPLETED and isinstance(ret.return_value, (int, float)) and math.isfinite(ret.return_value):
-            state, value = optuna.trial.TrialState.COMPLETE, float(ret.return_value)
-        elif ret.status == JobStatus.FAILED and isinstance(ret._return_value, TrialPruned):
+        state, values = optuna.trial.TrialState.FAIL, None
+        if ret.status == JobStatus.COMPLETED:
+            returned = ret.return_value if isinstance(ret.return_value, (list, tuple)) else [ret.return_value]
+            if len(returned) == len(study.directions) and all(isinstance(v, (int, float)) and math.isfinite(v) for v in returned):
+                state, values = optuna.trial.TrialState.COMPLETE, [float(v) for v in returned]
+        elif isinstance(ret._return_value, TrialPruned):
             state = optuna.trial.TrialState.PRUNED
         try:
-            study.tell(trial, value, state=state)
+            study.tell(trial, values, state=state)
         except RuntimeError as exc:  # the grid sampler stops the study after its last point
             if "Study.stop" not in str(exc):
                 raise
