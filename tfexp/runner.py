@@ -108,7 +108,8 @@ def _execute(run: Run) -> None:
     except BaseException as exc:
         from tfexp.data.errors import read_error
 
-        error = read_error(exc) or exc  # a bad record, found deep in a tf.data pipeline: one line
+        # A bad record, found deep in a tf.data pipeline: one line (naming its file).
+        error = (run.data.explain(exc) if run.data is not None else read_error(exc)) or exc
         if error is exc and (culprit := plugin_that_raised(run.plugin_manager, exc)):
             error.add_note(f"raised in plugin {culprit}")
         hook.tfexp_on_run_error(run=run, error=error)

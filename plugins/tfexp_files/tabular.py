@@ -62,14 +62,14 @@ class TabularData(FileData):
     def label_dtype(self) -> str:
         return "int64" if self.cfg.task == "multiclass" else "float32"
 
-    def targets(self, labels, filenames):
+    def targets(self, labels):
         """Label columns ``[batch, n]`` -> targets; class indices are checked against ``num_classes``."""
         import tensorflow as tf
 
         from tfexp.data.tfrecord import check_labels
 
         if self.cfg.task == "multiclass":
-            return tf.cast(check_labels(labels[:, 0], filenames, self.labels[0], self.spec.num_outputs), tf.int32)
+            return tf.cast(check_labels(labels[:, 0], self.labels[0], self.spec.num_outputs), tf.int32)
         return labels[:, 0] if self.cfg.task == "regression" and len(self.labels) == 1 else labels
 
 
@@ -87,13 +87,11 @@ class CsvData(TabularData):
     def read(self, filename):
         import tensorflow as tf
 
-        lines = tf.data.TextLineDataset(filename).skip(1).filter(lambda line: tf.strings.length(line) > 0)
-        return tf.data.Dataset.zip((lines, tf.data.Dataset.from_tensors(filename).repeat()))
+        return tf.data.TextLineDataset(filename).skip(1).filter(lambda line: tf.strings.length(line) > 0)
 
-    def parse(self, batch):
+    def parse(self, lines):
         import tensorflow as tf
 
-        lines, filenames = batch
         wanted = set(self.features) | set(self.labels)
         names = [c for c in self.column_names if c in wanted]
         dtypes = {c: tf.float32 for c in self.features} | {c: tf.as_dtype(self.label_dtype) for c in self.labels}
@@ -103,7 +101,7 @@ class CsvData(TabularData):
         )
         by_name = dict(zip(names, values))
         x = tf.stack([by_name[c] for c in self.features], axis=1)
-        return x, self.targets(tf.stack([by_name[c] for c in self.labels], axis=1), filenames)
+        return x, self.targets(tf.stack([by_name[c] for c in self.labels], axis=1))
 
 
 class ParquetData(TabularData):
@@ -139,12 +137,11 @@ class ParquetData(TabularData):
         signature = (
             tf.TensorSpec([None, len(self.features)], tf.float32),
             tf.TensorSpec([None, len(self.labels)], tf.as_dtype(self.label_dtype)),
-            tf.TensorSpec([None], tf.string),
         )
         return tf.data.Dataset.from_generator(self.row_batches, args=(filename,), output_signature=signature).unbatch()
 
     def row_batches(self, filename: bytes):
-        """``(inputs, labels, filenames)`` per row batch of one file (numpy, vectorized)."""
+        """``(inputs, labels)`` per row batch of one file (numpy, vectorized)."""
         import pyarrow.parquet as pq
 
         path = filename.decode()
@@ -152,11 +149,11 @@ class ParquetData(TabularData):
             def stack(names, dtype):
                 return np.stack([batch.column(c).to_numpy(zero_copy_only=False) for c in names], axis=1).astype(dtype)
 
-            yield stack(self.features, "float32"), stack(self.labels, self.label_dtype), np.full(batch.num_rows, filename)
+            yield stack(self.features, "float32"), stack(self.labels, self.label_dtype)
 
     def parse(self, batch):
-        x, labels, filenames = batch
-        return x, self.targets(labels, filenames)
+        x, labels = batch
+        return x, self.targets(labels)
 
 
 def _has_row(path: str) -> bool:

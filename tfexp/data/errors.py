@@ -12,7 +12,7 @@ import re
 from tfexp.errors import ConfigError
 
 TAG = "tfexp-bad-record: "
-_TAGGED = re.compile(re.escape(TAG) + r"(.*?)\]?$", re.MULTILINE)
+_TAGGED = re.compile(re.escape(TAG) + r"(.*?)[\]\"']*$", re.MULTILINE)
 _UNPARSED = re.compile(r"Key: ([^,\s]+), Index: \d+\.\s+(.*?)\s*$", re.MULTILINE)
 
 

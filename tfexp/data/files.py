@@ -62,6 +62,25 @@ class FileData(Data):
             ds = ds.shard(workers, input_context.input_pipeline_id)
         return ds
 
+    def explain(self, error: BaseException) -> Exception | None:
+        """A bad record named with its file: pipelines interleave files and do not carry
+        names (that costs throughput), so on failure each file is read again on its own
+        until one fails the same way."""
+        import tensorflow as tf
+
+        found = super().explain(error)
+        if found is None:
+            return None
+        for split in self.patterns:
+            for file in self.files(split):
+                batches = self.read(tf.constant(file)).batch(4096)
+                try:
+                    for _ in batches.map(self.decoder(raw=True)):
+                        pass
+                except tf.errors.OpError:
+                    return ConfigError(f"{found} (in {file})")
+        return found
+
     def identity(self) -> dict[str, Any]:
         """File names, sizes and modification times: changes when a file does, reads none."""
         listing = {}

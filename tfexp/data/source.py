@@ -74,9 +74,19 @@ class Data(abc.ABC):
         if input_context:
             batch_size = input_context.get_per_replica_batch_size(batch_size)
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.map(lambda *batch: self.decode(batch if len(batch) > 1 else batch[0], raw),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=pipeline.deterministic)
+        ds = ds.map(self.decoder(raw), num_parallel_calls=tf.data.AUTOTUNE, deterministic=pipeline.deterministic)
         return ds.prefetch(pipeline.prefetch or tf.data.AUTOTUNE)
+
+    def decoder(self, raw: bool):
+        """:meth:`decode` as a ``Dataset.map`` function (records are tensors or tuples)."""
+        return lambda *batch: self.decode(batch if len(batch) > 1 else batch[0], raw)
+
+    def explain(self, error: BaseException) -> Exception | None:
+        """The one-line error a bad record deep in a pipeline stands for (None: not one);
+        file sources add the file it is in."""
+        from tfexp.data.errors import read_error
+
+        return read_error(error)
 
     def sample(self, split: str, n: int, *, raw: bool = False, seed: int | None = None) -> np.ndarray:
         """Up to ``n`` inputs of a split (signatures, calibration, checks): its first ones,

@@ -67,22 +67,21 @@ def compression_of(filename: str, compression: str | None) -> str:
 
 
 def read_file(filename, compression: str | None):
-    """One file's records, each paired with the file name (for error messages)."""
+    """One file's records."""
     import tensorflow as tf
 
     if compression is None:
         kind = tf.where(tf.strings.regex_full_match(filename, f".*{re.escape(GZIP_SUFFIX)}"), "GZIP", "")
     else:
         kind = compression_of("", compression)
-    records = tf.data.TFRecordDataset(filename, compression_type=kind)
-    return tf.data.Dataset.zip((records, tf.data.Dataset.from_tensors(filename).repeat()))
+    return tf.data.TFRecordDataset(filename, compression_type=kind)
 
 
-def parse_batch(records, filenames, types: Mapping[str, FeatureType]) -> dict:
+def parse_batch(records, types: Mapping[str, FeatureType]) -> dict:
     """A batch of serialized Examples -> ``{name: tensor [batch, *shape]}`` (one parse op).
 
     A record whose feature does not hold exactly ``shape``'s number of values fails,
-    naming the file, the feature and its type."""
+    naming the feature and its type (``FileData.explain`` then finds the file)."""
     import tensorflow as tf
 
     from tfexp.data.errors import check_records
@@ -95,7 +94,7 @@ def parse_batch(records, filenames, types: Mapping[str, FeatureType]) -> dict:
         ok = tf.equal(lengths, size)
         bad = tf.argmin(tf.cast(ok, tf.int32))
         message = tf.strings.join([
-            filenames[bad], f": feature '{name}' has ", tf.strings.as_string(lengths[bad]),
+            f"feature '{name}' has ", tf.strings.as_string(lengths[bad]),
             f" value(s) in a record, expected {size} ({ftype}); 0 means the record lacks it",
         ])
         values = check_records(tf.reduce_all(ok), message, parsed[name].flat_values)
@@ -103,8 +102,8 @@ def parse_batch(records, filenames, types: Mapping[str, FeatureType]) -> dict:
     return out
 
 
-def check_labels(labels, filenames, name: str, num_classes: int):
-    """Class indices in ``0..num_classes-1``, or an error naming the file and the value."""
+def check_labels(labels, name: str, num_classes: int):
+    """Class indices in ``0..num_classes-1``, or an error naming the label and the value."""
     import tensorflow as tf
 
     from tfexp.data.errors import check_records
@@ -112,7 +111,7 @@ def check_labels(labels, filenames, name: str, num_classes: int):
     ok = (labels >= 0) & (labels < num_classes)
     bad = tf.argmin(tf.cast(ok, tf.int32))
     message = tf.strings.join([
-        filenames[bad], f": label '{name}' is ", tf.strings.as_string(labels[bad]),
+        f"label '{name}' is ", tf.strings.as_string(labels[bad]),
         f" in a record, outside 0..{num_classes - 1} (data.num_classes={num_classes}); fix the label or data.num_classes",
     ])
     return check_records(tf.reduce_all(ok), message, labels)
@@ -152,14 +151,13 @@ class TFRecordData(FileData):
     def parse(self, batch):
         import tensorflow as tf
 
-        records, filenames = batch
-        values = parse_batch(records, filenames, self.types)
+        values = parse_batch(batch, self.types)
         inputs = [tf.cast(values[name], tf.float32) for name in self.inputs]
         single = len(inputs) == 1 and self.types[self.inputs[0]].shape
         x = inputs[0] if single else tf.concat([tf.reshape(v, [tf.shape(v)[0], -1]) for v in inputs], axis=1)
         y = values[self.label]
         if self.spec.task == "multiclass":
-            return x, tf.cast(check_labels(y, filenames, self.label, self.spec.num_outputs), tf.int32)
+            return x, tf.cast(check_labels(y, self.label, self.spec.num_outputs), tf.int32)
         return x, tf.cast(y, tf.float32)
 
     def check(self, split: str) -> None:
@@ -169,14 +167,13 @@ class TFRecordData(FileData):
 
         from tfexp.data.errors import read_error
 
-        first = tf.data.Dataset.from_tensor_slices(self.files(split)).flat_map(self.read).take(1).batch(1)
-        for records, names in first:
-            try:
-                self.parse((records, names))
-                return
-            except tf.errors.OpError as exc:
-                message, file = str(read_error(exc) or f"bad data: {str(exc).splitlines()[0]}"), names[0].numpy().decode()
-                raise ConfigError(message if file in message else f"{message} (in {file})") from None
+        for file in self.files(split):
+            for records in self.read(tf.constant(file)).take(1).batch(1):
+                try:
+                    self.parse(records)
+                    return
+                except tf.errors.OpError as exc:
+                    raise ConfigError(f"{read_error(exc) or f'bad data: {str(exc).splitlines()[0]}'} (in {file})") from None
         raise ConfigError(f"{self.key}.{split}: the {split} split is empty: {', '.join(self.files(split))} hold no record")
 
     def identity(self) -> dict[str, Any]:
