@@ -103,7 +103,7 @@ def test_grid_sampler_prunes_the_bad_trial_and_the_summary_counts_it(tmp_path):
 
 
 def test_a_killed_study_resumes_where_it_stopped(tmp_path):
-    args = [*OPTUNA, "hydra.sweeper.n_trials=3"]
+    args = [*OPTUNA, "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler=random"]
     kill_when(args, "#2 : ", cwd=tmp_path)
     before = the_study(tmp_path).trials
     assert [t.state.name for t in before] == ["COMPLETE", "COMPLETE", "RUNNING"]
@@ -119,6 +119,13 @@ def test_a_killed_study_resumes_where_it_stopped(tmp_path):
     assert jobs[0] == ["FINISHED"] and jobs[1] == ["FINISHED"]  # finished trials were not rerun
     assert sorted(jobs[2]) in (["FINISHED"], ["FINISHED", "KILLED"])
     assert parent.info.status == "FINISHED" and "Sweep finished: 3 jobs, 0 failed" in result.stdout + result.stderr
+
+    # a larger total continues the same study; a seeded random sampler does not replay trial 0
+    result = run_cli([*args, "hydra.sweeper.n_trials=4"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = the_study(tmp_path).trials
+    assert len(trials) == 4 and trials[3].params not in [t.params for t in trials[:3]]
+    assert parent_and_children(tmp_path)[0].info.run_id == parent.info.run_id
 
 
 def test_a_killed_grid_sweep_resumes_with_sweep_resume(tmp_path):

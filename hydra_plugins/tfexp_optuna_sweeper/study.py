@@ -27,10 +27,13 @@ def check_names(sweeper: Any) -> None:
         raise ConfigError(f"hydra.sweeper.pruner={sweeper.pruner!r} is unknown; known: {', '.join(PRUNERS)}")
 
 
-def make_sampler(sweeper: Any, grid: dict[str, list] | None = None):
+def make_sampler(sweeper: Any, grid: dict[str, list] | None = None, trials_so_far: int = 0):
+    """The sampler, seeded from ``seed`` plus the trials the study already has: a resumed
+    study must not replay the random draws of its first session."""
     import optuna.samplers as s
 
-    name, seed, startup = sweeper.sampler, sweeper.seed, startup_trials(sweeper)
+    name, startup = sweeper.sampler, startup_trials(sweeper)
+    seed = None if sweeper.seed is None else sweeper.seed + trials_so_far
     if name == "tpe":
         return s.TPESampler(seed=seed, n_startup_trials=startup)
     if name == "random":

@@ -65,9 +65,11 @@ class TfexpOptunaSweeper(Sweeper):
         space, fixed, grid, n_trials = plan(s, arguments)
         url, name = studies.identity(self.config)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = studies.open_storage(url)
+        earlier = {summary.study_name: summary.n_trials for summary in optuna.get_all_study_summaries(storage)}.get(name, 0)
         study = optuna.create_study(
-            storage=studies.open_storage(url), study_name=name, load_if_exists=True,
-            sampler=studies.make_sampler(s, grid), pruner=studies.make_pruner(s), directions=directions(self.config.sweep),
+            storage=storage, study_name=name, load_if_exists=True, directions=directions(self.config.sweep),
+            sampler=studies.make_sampler(s, grid, earlier), pruner=studies.make_pruner(s),
         )
         trials = study.get_trials(deepcopy=False)
         retry = [optuna.Trial(study, t._trial_id) for t in trials if t.state == optuna.trial.TrialState.RUNNING]
