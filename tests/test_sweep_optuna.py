@@ -78,6 +78,18 @@ def test_every_sampler_by_name_samples_the_search_space(tmp_path, name):
     assert type(sampler).__name__ == CLASSES[name]
 
 
+def test_the_grid_sampler_runs_at_most_its_grid():
+    from omegaconf import OmegaConf
+
+    from tfexp.sweep import OPTUNA as TARGET, job_count
+
+    sweeper = {"_target_": TARGET, "sampler": "grid", "n_trials": 20, "params": {"seed": "choice(1,2,3)"}}
+    config = OmegaConf.create({"hydra": {"sweeper": sweeper, "overrides": {"task": ["model=choice(mlp,cnn)", "debug=fast"]}}})
+    assert job_count(config) == 6
+    config.hydra.sweeper.n_trials = 4
+    assert job_count(config) == 4
+
+
 def test_grid_sampler_prunes_the_bad_trial_and_the_summary_counts_it(tmp_path):
     """Grid over a good and a useless learning rate; with seed=1 the good one runs first,
     so the median pruner stops the other after its first epoch."""
