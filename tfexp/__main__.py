@@ -15,7 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from tfexp.config import register_configs
-from tfexp.checkpoint import Preempted
+from tfexp.checkpoint import CheckpointState, Preempted
 from tfexp.errors import TfexpError
 from tfexp.pruning import TrialPruned
 from tfexp.sweep import finished_job, job_result
@@ -38,7 +38,10 @@ def main(cfg: DictConfig) -> float:
         return job_result(run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)))
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Preempted): the run is KILLED, resumable
         run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
-        log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)
+        if CheckpointState.read(run_dir) is None and not cfg.get("resume"):
+            log.error("tfexp: stopped (%s); not resumable: trainer.checkpoint_every=0 kept no checkpoint", type(exc).__name__)
+        else:
+            log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)
         sys.exit(143 if isinstance(exc, Preempted) else 130)
     except TrialPruned as exc:  # the Optuna sweeper's pruner: Hydra hands it back to the sweeper
         log.info("tfexp: %s", exc)

@@ -1,4 +1,5 @@
-"""Keras callbacks that connect ``model.fit`` to tfexp: hooks and sink, checkpoints, NaN guard."""
+"""Keras callbacks that connect ``model.fit`` to tfexp: hooks and sink, checkpoints,
+preemption, NaN guard."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 import keras
 
-from tfexp.checkpoint import CheckpointState, NanLoss, Preempted, save_checkpoint
+from tfexp.checkpoint import CheckpointState, NanLoss, save_checkpoint, stop_if_preempted
 
 
 class HookCallback(keras.callbacks.Callback):
@@ -35,8 +36,7 @@ class HookCallback(keras.callbacks.Callback):
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Checkpoints before training and every ``trainer.checkpoint_every`` epochs; stops
-    at the next batch boundary after SIGTERM (``run.info["preempted"]``)."""
+    """Checkpoints before training and every ``trainer.checkpoint_every`` epochs."""
 
     def __init__(self, run):
         super().__init__()
@@ -47,14 +47,23 @@ class CheckpointCallback(keras.callbacks.Callback):
         if CheckpointState.read(self.run.output_dir) is None:
             save_checkpoint(self.run, self.model, epoch=-1)
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.run.info.get("preempted"):
-            self.model.stop_training = True
-            raise Preempted("SIGTERM: stopped at a batch boundary; the last checkpoint is resumable")
-
     def on_epoch_end(self, epoch, logs=None):
         if self.every and (epoch + 1) % self.every == 0:
             save_checkpoint(self.run, self.model, epoch)
+
+
+class StopOnPreemption(keras.callbacks.Callback):
+    """Stops at the next batch boundary after SIGTERM, with or without checkpoints: the
+    core attaches it to every fit it runs."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.run.info.get("preempted"):
+            self.model.stop_training = True
+        stop_if_preempted(self.run, "at a batch boundary")
 
 
 class NanGuard(keras.callbacks.Callback):

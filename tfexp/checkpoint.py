@@ -36,7 +36,14 @@ class NanLoss(TfexpError):
 
 
 class Preempted(KeyboardInterrupt):
-    """SIGTERM arrived; training stopped at a batch boundary, the run can be resumed."""
+    """SIGTERM arrived; training stopped at a batch boundary (resumable from its last checkpoint, if any)."""
+
+
+def stop_if_preempted(run, where: str) -> None:
+    """Raise :class:`Preempted` once SIGTERM has set ``run.info["preempted"]`` (the runner's
+    handler); every loop calls this at its next safe point (a batch, an RL update)."""
+    if run.info.get("preempted"):
+        raise Preempted(f"SIGTERM: stopped {where}")
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def _execute(run: Run) -> None:
         import keras
 
         from tfexp.callbacks import HookCallback
-        from tfexp.callbacks import CheckpointCallback, NanGuard
+        from tfexp.callbacks import CheckpointCallback, NanGuard, StopOnPreemption
         from tfexp.checkpoint import restore_checkpoint
         from tfexp.defaults import compile_kwargs_for
 
@@ -86,7 +86,7 @@ def _execute(run: Run) -> None:
                 restore_checkpoint(run, model, run.info["resume"])
         callbacks = [cb for cbs in hook.tfexp_before_fit(run=run, model=model) for cb in cbs or ()]
         # Order matters: epoch metrics are logged before the checkpoint flushes them.
-        callbacks += [HookCallback(run), NanGuard()]
+        callbacks += [HookCallback(run), NanGuard(), StopOnPreemption(run)]
         if cfg.trainer.checkpoint_every:
             callbacks.append(CheckpointCallback(run))
         history = hook.tfexp_run_fit(run=run, model=model, data=data, callbacks=callbacks)
@@ -138,8 +138,9 @@ def checked_data(data, name: str):
 
 
 def _stop_on_sigterm(run: Run):
-    """SIGTERM (preemption) sets a flag the checkpoint callback acts on at the next batch
-    boundary; returns the function that puts the previous handler back."""
+    """SIGTERM (preemption) sets a flag every training loop acts on at its next batch or
+    update (``tfexp.checkpoint.stop_if_preempted``); returns the function that puts the
+    previous handler back."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: run.info.__setitem__("preempted", True))

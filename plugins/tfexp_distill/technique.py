@@ -111,10 +111,10 @@ def fit(run, model, train, val, callbacks) -> None:
 
 def train_stage(run, model, data, prefix: str, learning_rate: float | None = None) -> dict[str, float]:
     """Plain supervised training with the run's budget and pipelines; metrics under ``prefix``."""
-    from tfexp.callbacks import HookCallback
+    from tfexp.callbacks import HookCallback, StopOnPreemption
 
     compile_like(run, model, run.model, data, learning_rate)
-    fit(run, model, run.dataset("train", training=True), run.dataset("val"), [HookCallback(run, prefix=prefix)])
+    fit(run, model, run.dataset("train", training=True), run.dataset("val"), [HookCallback(run, prefix=prefix), StopOnPreemption(run)])
     return evaluate_stage(run, model, prefix)
 
 

@@ -12,6 +12,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from tfexp.checkpoint import stop_if_preempted
+
 log = logging.getLogger("tfexp.rl")
 
 
@@ -53,8 +55,7 @@ def train(run, agent, evaluator, policy, rl_cfg, solved_return: float | None) ->
                 train_returns.append(episode_return)
             if update:
                 run.log_metrics({f"update/{k}": v for k, v in update.items()}, step=agent.env_steps)
-            if run.info.get("preempted"):  # the runner turns SIGTERM into this flag
-                raise KeyboardInterrupt("SIGTERM: rl training stopped after an iteration (rl runs cannot be resumed)")
+            stop_if_preempted(run, "after an rl update")
         steps_per_second = (agent.env_steps - round_steps) / (time.perf_counter() - round_start)
         result = evaluator(policy)
         logs = {**result.metrics(), "env_steps": agent.env_steps, "env_steps_per_second": steps_per_second}
