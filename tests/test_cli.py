@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ def test_debug_fast_run_is_tracked_in_mlflow_and_tensorboard(tmp_path):
     assert run.data.params["model.hidden_units"] == "[256, 128]"
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"} <= set(run.data.metrics)
     assert run.data.tags["tfexp.technique"] == "supervised" and run.data.tags["tfexp.model"] == "mlp"
+    assert re.fullmatch(r"supervised-mlp-digits-[0-9a-f]{6}", run.info.run_name)
     experiment = MlflowClient(store_uri(tmp_path)).get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI's training view
     artifacts = artifact_paths(tmp_path, run.info.run_id)

@@ -35,6 +35,10 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.info.experiment_id for c in children} == {parent.info.experiment_id}
     assert all(f"[sweep] job {k}/4 done" in result.stderr for k in range(1, 5))  # progress
+    # readable names that never repeat (MLflow's own are drawn from the reseeded `random`)
+    names = {c.info.run_name for c in children}
+    assert names == {f"model={m} seed={s}" for m in ("mlp", "cnn") for s in (1, 2)}
+    assert parent.info.run_name == "sweep: model, seed (4 jobs)"
 
     best = max(children, key=lambda c: c.data.metrics["objective"])
     assert parent.data.tags["tfexp.best_run_id"] == best.info.run_id

@@ -37,6 +37,9 @@ class Run:
     """The command-line overrides that made this run (in a sweep: the swept values)."""
     initial_epoch: int = 0
     """Where training (re)starts: > 0 after ``resume=`` or a NaN recovery."""
+    subject: dict[str, str] = field(default_factory=dict)
+    """What is trained on what, for run names, tags and the summary: ``model`` and ``data``,
+    unless the technique has a ``subject`` of its own (RL: ``agent`` and ``env``)."""
 
     @property
     def objective(self) -> float:

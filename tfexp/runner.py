@@ -50,6 +50,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: 
     try:
         pm.hook.tfexp_configure(cfg=cfg)
         run = Run(cfg=cfg, output_dir=Path(output_dir), plugin_manager=pm, registry=registry, overrides=list(overrides))
+        run.subject = getattr(technique, "subject", None) or {"model": cfg.model.name, "data": cfg.data.name}
         run.info["resume"] = resumed
         if cfg.trainer.checkpoint_every and not resumed:
             save_run_config(cfg, run.output_dir)
@@ -166,7 +167,8 @@ def _reset_keras_state() -> None:
 
 def _print_summary(run: Run, status: str) -> None:
     metrics = {**{k: v[-1] for k, v in run.history.items() if k.startswith("val_")}, **run.test_metrics}
-    lines = [f"tfexp run {status}: technique={run.cfg.technique.name} model={run.cfg.model.name} data={run.cfg.data.name}"]
+    subject = " ".join(f"{k}={v}" for k, v in run.subject.items())
+    lines = [f"tfexp run {status}: technique={run.cfg.technique.name} {subject}"]
     if metrics:
         lines.append("  " + "  ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     lines.append(f"  outputs: {run.output_dir}")

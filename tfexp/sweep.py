@@ -81,8 +81,6 @@ def job_count(config: DictConfig) -> int | None:
     """How many jobs the sweep runs, when that is known up front: Optuna's ``n_trials`` (the
     study's total: a resumed study runs fewer), or the size of the basic sweeper's grid
     (None for ``glob()``, which needs Hydra's config loader, and for other sweepers)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     sweeper = config.hydra.sweeper
     if sweeper.get("sampler") == "grid":  # tfexp's Optuna sweeper: at most the grid's size
         from hydra_plugins.tfexp_optuna_sweeper.sweeper import plan
@@ -92,12 +90,27 @@ def job_count(config: DictConfig) -> int | None:
         return int(sweeper.n_trials)
     if not sweeper._target_.endswith(".BasicSweeper"):
         return None
-    arguments = [f"{key}={value}" for key, value in (sweeper.params or {}).items()] + list(config.hydra.overrides.task)
-    by_key = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(arguments)}  # the last one wins
     try:
-        return math.prod(len(list(o.sweep_string_iterator())) for o in by_key.values() if o.is_sweep_override())
+        return math.prod(len(list(o.sweep_string_iterator())) for o in swept(config).values())
     except HydraException:
         return None
+
+
+def swept(config: DictConfig) -> dict:
+    """The sweep overrides by key (``hydra.sweeper.params``, then the command line: the last
+    one wins), e.g. ``{"model": <model=mlp,cnn>, "seed": <seed=1,2>}``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    arguments = [f"{key}={value}" for key, value in (config.hydra.sweeper.get("params") or {}).items()]
+    by_key = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(arguments + list(config.hydra.overrides.task))}
+    return {key: o for key, o in by_key.items() if o.is_sweep_override()}
+
+
+def parent_name(config: DictConfig, jobs: int | None) -> str:
+    """``sweep: model, seed (4 jobs)``; ``tracking.run_name`` when set."""
+    if config.tracking.run_name:
+        return config.tracking.run_name
+    return f"sweep: {', '.join(swept(config)) or 'overrides'}" + (f" ({jobs} jobs)" if jobs else "")
 
 
 class SweepTracker(Callback):
@@ -110,6 +123,7 @@ class SweepTracker(Callback):
         self.jobs: int | None = None
         self.finished: dict[str, str] = {}
         """Resumed grid sweeps: job key -> ``<run id> <objective>`` of its FINISHED run."""
+        self.swept_keys: list[str] = []
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if not config.tracking.mlflow:
@@ -122,6 +136,7 @@ class SweepTracker(Callback):
         self.client = MlflowClient(self.uri)
         experiment_id = ensure_experiment(self.client, config.tracking.experiment_name, self.uri)
         key, resume = sweep_key(config)
+        self.jobs, self.swept_keys = job_count(config), list(swept(config))
         previous = self.client.search_runs(
             [experiment_id], f"tags.`tfexp.sweep_key` = '{key}'", order_by=["attributes.start_time DESC"], max_results=1
         ) if resume else []
@@ -133,7 +148,7 @@ class SweepTracker(Callback):
             sweep_dir = Path(config.hydra.sweep.dir).resolve()
             parent = self.client.create_run(
                 experiment_id,
-                run_name=f"sweep {config.hydra.sweep.dir}",
+                run_name=parent_name(config, self.jobs),
                 tags={
                     "tfexp.sweep": "parent",
                     "tfexp.sweep_key": key,
@@ -144,7 +159,6 @@ class SweepTracker(Callback):
             )
             self.parent_id = parent.info.run_id
             log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
-        self.jobs = job_count(config)
 
     def resume_parent(self) -> None:
         """Reopen the parent; children a killed sweep left RUNNING become KILLED, FINISHED
@@ -164,9 +178,12 @@ class SweepTracker(Callback):
         another machine inherits no environment from this one): join the parent, and log to
         its store when the job has no ``tracking.uri`` of its own."""
         if self.parent_id is not None:
+            from tfexp_mlflow.names import JOB_NAME_ENV, job_name
+
             os.environ[PARENT_ENV] = self.parent_id
             os.environ.setdefault(URI_ENV, self.uri)
             os.environ.pop(DONE_ENV, None)
+            os.environ[JOB_NAME_ENV] = job_name(config.hydra.overrides.task, self.swept_keys)
             if config.sweep.resume and (done := self.finished.get(job_key(config.hydra.overrides.task))):
                 os.environ[DONE_ENV] = done
 
@@ -187,9 +204,11 @@ class SweepTracker(Callback):
         if self.parent_id is None:
             return
         from tfexp.sweep_summary import summarize
+        from tfexp_mlflow.names import JOB_NAME_ENV
 
         os.environ.pop(PARENT_ENV, None)  # set by on_job_start when jobs ran in this process
         os.environ.pop(DONE_ENV, None)
+        os.environ.pop(JOB_NAME_ENV, None)
         if config.hydra.sweeper._target_ == OPTUNA:
             from hydra_plugins.tfexp_optuna_sweeper.report import log_study
 

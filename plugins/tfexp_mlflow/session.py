@@ -17,6 +17,7 @@ from tfexp.errors import TfexpError
 from tfexp.secrets import redact
 from tfexp.sweep import PARENT_ENV
 from tfexp_mlflow.buffer import MetricBuffer
+from tfexp_mlflow.names import run_name
 from tfexp_mlflow.params import flatten_config
 from tfexp_mlflow.spill import Spill
 
@@ -93,6 +94,7 @@ def run_tags(run) -> dict[str, str]:
         "tfexp.strategy": cfg.strategy.name,
         "tfexp.output_dir": str(run.output_dir),
         "mlflow.source.name": "python -m tfexp",
+        **{f"tfexp.{key}": value for key, value in run.subject.items()},  # RL: tfexp.agent, tfexp.env
     }
     pm = run.plugin_manager
     tags["tfexp.plugins"] = ", ".join(sorted(f"{name}=={dist.version}" for name, dist in pm.distributions.items()))
@@ -150,7 +152,7 @@ class Session:
             tags["mlflow.parentRunId"] = parent_id
         else:
             experiment_id = ensure_experiment(client, run.cfg.tracking.experiment_name, uri)
-        return mlflow.start_run(experiment_id=experiment_id, run_name=run.cfg.tracking.run_name, tags=tags)
+        return mlflow.start_run(experiment_id=experiment_id, run_name=run_name(run), tags=tags)
 
     def log_config(self, run) -> None:
         """Params (flat, secrets masked), the resolved config and the Hydra files."""
