@@ -13,6 +13,8 @@ from tfexp.errors import ConfigError
 
 TAG = "tfexp-bad-record: "
 _TAGGED = re.compile(re.escape(TAG) + r"(.*?)[\]\"']*$", re.MULTILINE)
+_SIZE = re.compile(r"Key: ([^,\s]+), Index: \d+\.\s+Number of \w+ values != expected\.\s+Values size: (\d+) but output shape: \[([\d, ]*)\]")
+_MISSING = re.compile(r"Feature: (\S+) \(data type: (\w+)\) is required but could not be found")
 _UNPARSED = re.compile(r"Key: ([^,\s]+), Index: \d+\.\s+(.*?)\s*$", re.MULTILINE)
 
 
@@ -33,6 +35,12 @@ def read_error(exc: BaseException) -> ConfigError | None:
     text = str(exc).replace("\\'", "'")
     if match := _TAGGED.search(text):
         return ConfigError(f"bad data: {match.group(1)}")
+    if match := _SIZE.search(text):
+        key, size, shape = match.groups()
+        return ConfigError(f"bad data: feature '{key}' has {size} value(s) in a record, expected shape [{shape}] (check data.features.{key} against the files)")
+    if match := _MISSING.search(text):
+        key, dtype = match.groups()
+        return ConfigError(f"bad data: a record lacks feature '{key}' ({dtype}); check data.features and data.label against the files")
     if match := _UNPARSED.search(text):
         key, problem = match.groups()
         return ConfigError(f"bad data: a record does not parse: feature '{key}': {problem} (check data.features.{key} against the files)")
