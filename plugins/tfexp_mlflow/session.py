@@ -20,6 +20,7 @@ from tfexp_mlflow.buffer import MetricBuffer
 from tfexp_mlflow.names import run_name
 from tfexp_mlflow.params import flatten_config
 from tfexp_mlflow.spill import Spill
+from tfexp_mlflow.store import prepared
 
 log = logging.getLogger("tfexp.mlflow")
 
@@ -31,8 +32,9 @@ def local_store_uri() -> str:
 
 
 def tracking_uri(cfg) -> str:
-    """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else ``<cwd>/mlflow.db`` (absolute)."""
-    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store_uri()
+    """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else ``<cwd>/mlflow.db`` (absolute);
+    a sqlite store is created whole before any MLflow client opens it."""
+    return prepared(cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store_uri())
 
 
 def reachable_uri(cfg) -> str:
@@ -51,7 +53,7 @@ def reachable_uri(cfg) -> str:
     except OSError as exc:
         if cfg.tracking.fallback == "local":
             log.warning("MLflow server %s is unreachable (%s): logging to %s instead", uri, exc, local_store_uri())
-            return local_store_uri()
+            return prepared(local_store_uri())
         raise TfexpError(
             f"MLflow server {uri} is unreachable ({exc}). Start it (mlflow server --host 127.0.0.1 --port ...), "
             f"fix tracking.uri, or log locally with tracking.fallback=local"
@@ -72,7 +74,12 @@ def ensure_experiment(client, name: str, uri: str) -> str:
     location = None
     if uri.startswith("sqlite:///"):
         location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-    return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+    try:
+        return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+    except Exception:  # another process created it since get_experiment_by_name
+        if (found := client.get_experiment_by_name(name)) is None:
+            raise
+        return found.experiment_id
 
 
 def git_commit(cwd: Path) -> str | None:
