@@ -16,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from tfexp.data.pipeline import Pipeline
 from tfexp.errors import ConfigError
+from tfexp.output_dir import register_uid_resolver
 
 
 @dataclass
@@ -144,7 +145,9 @@ class Config:
 
 
 def register_configs() -> None:
-    """Put the schemas where the YAML files in ``tfexp/conf`` find them."""
+    """Put the schemas where the YAML files in ``tfexp/conf`` find them, and the resolver
+    of ``hydra.run.dir``."""
+    register_uid_resolver()
     cs = ConfigStore.instance()
     cs.store(name="tfexp_schema", node=Config)
     for group, name, node in [

@@ -38,7 +38,7 @@ def _run_dir(target: str, cfg: DictConfig) -> Path:
     except MlflowException:
         raise ConfigError(
             f"resume={target}: neither a directory nor an MLflow run id in {tracking_uri(cfg)}. "
-            f"Give the run's output directory (outputs/<date>/<time>) or its MLflow run id"
+            f"Give the run's output directory (outputs/<date>/<time>-<id>) or its MLflow run id"
         ) from None
     return Path(run.data.tags["tfexp.output_dir"])
 
