@@ -14,7 +14,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from tfexp.always_hooks import call_isolated
 from tfexp.config import apply_debug, validate
+from tfexp.errors import TfexpError
 from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
 from tfexp.pruning import TrialPruned
 from tfexp.resume import resume_config, save_run_config
@@ -104,26 +106,30 @@ def _execute(run: Run) -> None:
         status = KILLED
         if (run.output_dir / "checkpoints" / "state.json").is_file():
             run.set_tags({"tfexp.resumable": f"python -m tfexp resume={run.output_dir}"})
-        hook.tfexp_on_run_error(run=run, error=exc)
+        call_isolated(run.plugin_manager, "tfexp_on_run_error", run=run, error=exc)
         raise
     except BaseException as exc:
         from tfexp.data.errors import read_error
 
         # A bad record, found deep in a tf.data pipeline: one line (naming its file).
         error = (run.data.explain(exc) if run.data is not None else read_error(exc)) or exc
+        if isinstance(exc, SystemExit):  # sys.exit(0) in a plugin must not exit 0 for a FAILED run
+            error = TfexpError(f"sys.exit({exc.code}) called during the run: it FAILED")
         if error is exc and (culprit := plugin_that_raised(run.plugin_manager, exc)):
             error.add_note(f"raised in plugin {culprit}")
-        hook.tfexp_on_run_error(run=run, error=error)
+        call_isolated(run.plugin_manager, "tfexp_on_run_error", run=run, error=error)
         if error is exc:
             raise
         raise error from exc
     finally:
         restore_sigterm()
         try:
-            hook.tfexp_after_run(run=run, status=status)
+            late_error = call_isolated(run.plugin_manager, "tfexp_after_run", run=run, status=status)
         finally:
             _reset_keras_state()
             _print_summary(run, status)
+    if late_error is not None:  # the run itself FINISHED: its first error is this one
+        raise late_error
 
 
 def checked_data(data, name: str):
@@ -139,13 +145,14 @@ def checked_data(data, name: str):
 
 
 def _stop_on_sigterm(run: Run):
-    """SIGTERM (preemption) sets a flag every training loop acts on at its next batch or
-    update (``tfexp.checkpoint.stop_if_preempted``); returns the function that puts the
-    previous handler back."""
+    """SIGTERM (preemption) and SIGHUP (a closed terminal) set a flag every training loop
+    acts on at its next batch or update (``tfexp.checkpoint.stop_if_preempted``); returns the
+    function that puts the previous handlers back."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: run.info.__setitem__("preempted", True))
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    signals = (signal.SIGTERM, signal.SIGHUP)
+    previous = [signal.signal(s, lambda signum, frame: run.info.__setitem__("preempted", True)) for s in signals]
+    return lambda: [signal.signal(s, handler) for s, handler in zip(signals, previous)]
 
 
 def _log_objective(run: Run) -> None:
