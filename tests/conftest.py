@@ -60,6 +60,16 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+def spawn_tfexp(args: list[str], cwd, tf_config: dict | None = None) -> subprocess.Popen:
+    """``python -m tfexp args`` in ``cwd`` as a separate process (a worker of a cluster when
+    ``tf_config`` is given), with no MLflow URI or TF_CONFIG inherited; output in ``stdout``."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "TF_CONFIG")}
+    env |= {"TF_CPP_MIN_LOG_LEVEL": "2", **({"TF_CONFIG": json.dumps(tf_config)} if tf_config else {})}
+    return subprocess.Popen([sys.executable, "-m", "tfexp", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 class MlflowServer:
     """A real ``mlflow server`` on 127.0.0.1 with a temporary sqlite backend; can be
     stopped and started again on the same port (to test a lost server)."""

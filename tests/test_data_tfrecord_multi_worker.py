@@ -8,15 +8,12 @@ no dropout the runs differ only by float summation order: weights agree to 1e-5.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import free_ports
+from conftest import free_ports, spawn_tfexp
 from test_strategies_multi_worker import final_weights
 
 from tfexp.data.convert import serialize, write_shards
@@ -46,12 +43,6 @@ def write_data(directory) -> str:
     return str(directory / "schema.json")
 
 
-def tfexp(args: list[str], cwd, tf_config: dict | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "TF_CONFIG")}
-    env |= {"TF_CPP_MIN_LOG_LEVEL": "2", **({"TF_CONFIG": json.dumps(tf_config)} if tf_config else {})}
-    return subprocess.Popen([sys.executable, "-m", "tfexp", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.mark.slow
 def test_two_workers_read_their_own_shards_and_match_one_worker(tmp_path):
     schema = write_data(tmp_path / "data")
@@ -66,9 +57,9 @@ def test_two_workers_read_their_own_shards_and_match_one_worker(tmp_path):
     for name in ("tfexp", "single"):
         client.create_experiment(name)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    procs = [tfexp([*common, "strategy=multi_worker", f"hydra.run.dir=outputs/worker{i}"], tmp_path, {"cluster": cluster, "task": {"type": "worker", "index": i}})
+    procs = [spawn_tfexp([*common, "strategy=multi_worker", f"hydra.run.dir=outputs/worker{i}"], tmp_path, {"cluster": cluster, "task": {"type": "worker", "index": i}})
              for i in range(2)]
-    procs.append(tfexp([*common, "hydra.run.dir=outputs/single", "tracking.experiment_name=single"], tmp_path))
+    procs.append(spawn_tfexp([*common, "hydra.run.dir=outputs/single", "tracking.experiment_name=single"], tmp_path))
     try:
         outputs = [p.communicate(timeout=900)[0] for p in procs]
     finally:

@@ -7,13 +7,10 @@ own ``TF_CONFIG``, exactly as on two machines.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 
 import pytest
-from conftest import free_ports
+from conftest import free_ports, spawn_tfexp
 from mlflow import MlflowClient
 
 from tfexp.checkpoint import CheckpointState
@@ -23,13 +20,11 @@ EPOCHS, STEPS = 2, 5
 
 
 def start_worker(index: int, cluster: dict, cwd) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env |= {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
     args = [
         "strategy=multi_worker", "debug=fast", f"debug.trainer.epochs={EPOCHS}", f"debug.trainer.steps_per_epoch={STEPS}",
         "tracking.log_every_n_steps=1", f"hydra.run.dir=outputs/worker{index}",
     ]
-    return subprocess.Popen([sys.executable, "-m", "tfexp", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return spawn_tfexp(args, cwd, {"cluster": cluster, "task": {"type": "worker", "index": index}})
 
 
 def final_weights(run_dir) -> dict:

@@ -7,7 +7,6 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import numpy as np
 
 from tfexp.data import Affine, DataSpec
 from tfexp.data.spec import SPLITS
