@@ -7,7 +7,6 @@ import dataclasses
 import logging
 from pathlib import Path
 
-
 from tfexp.data import Affine, DataSpec
 from tfexp.data.spec import SPLITS
 from tfexp.data.tfrecord import FeatureType, TFRecordData, input_shape
