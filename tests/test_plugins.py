@@ -100,6 +100,17 @@ def test_wrong_spec_type_is_reported():
         get_registry(build_plugin_manager((Bad(),), load_installed=False))
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_empty_component_names_are_refused_at_registration(name):
+    class Unnamed:
+        @hookimpl
+        def tfexp_register_models(self):
+            return [ModelSpec(name, lambda *a: None)]
+
+    with pytest.raises(TypeError, match=f"registered a model with the name {name!r}: give it a non-empty name"):
+        get_registry(build_plugin_manager((Unnamed(),), load_installed=False))
+
+
 def test_listing_shows_distribution_version_and_components():
     text = format_plugin_listing(build_plugin_manager())
     assert "keras_models (tfexp " in text and "model: cnn, mlp" in text

@@ -32,6 +32,8 @@ class Registry:
     def _add(self, kind: str, spec_type: type, spec: Any, provider: str) -> None:
         if not isinstance(spec, spec_type):
             raise TypeError(f"{provider} registered {spec!r} as a {kind}; expected {spec_type.__name__}")
+        if not isinstance(spec.name, str) or not spec.name.strip():
+            raise TypeError(f"{provider} registered a {kind} with the name {spec.name!r}: give it a non-empty name")
         known = self._entries[kind].get(spec.name)
         if known is not None:
             raise ComponentConflictError(
