@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from tfexp import hookimpl
 from tfexp.checkpoint import CheckpointState
 from tfexp.errors import ConfigError
-from tfexp.secrets import MASK, redact
+from tfexp.secrets import MASK, mask_text, redact
 from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
 
 EPOCHS = 12
@@ -135,23 +135,56 @@ def test_nan_recovery_restores_the_checkpoint_and_lowers_the_learning_rate(tmp_p
     assert math.isfinite(run.test_metrics["test_loss"])
 
 
+SECRETS = ("s3cr3t", "hunter2", "pa55")
+
+
+def assert_no_secret(text: str | bytes, where: str) -> None:
+    for secret in SECRETS:
+        assert (secret.encode() if isinstance(text, bytes) else secret) not in text, where
+
+
 @pytest.mark.slow
-def test_secrets_are_masked_in_params_config_and_overrides(tmp_path):
-    result = run_cli(["debug=fast", "tracking.log_model=false", "+data.api_token=s3cr3t", "+tracking.password=hunter2"], cwd=tmp_path)
+def test_secrets_are_masked_in_params_config_overrides_tensorboard_console_and_uris(tmp_path):
+    result = run_cli(["debug=fast", "tracking.log_model=false", "+data.api_token=s3cr3t", "+tracking.password=hunter2",
+                      "tracking.uri=http://bob:pa55@127.0.0.1:9", "tracking.fallback=local"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "http://bob:***@127.0.0.1:9" in result.stderr
+    assert_no_secret(result.stderr, "console")
     (run,) = mlflow_runs(tmp_path)
     assert run.data.params["data.api_token"] == MASK and run.data.params["tracking.password"] == MASK
+    assert run.data.params["tracking.uri"] == "http://bob:***@127.0.0.1:9"
     client = MlflowClient(store_uri(tmp_path))
     for artifact in artifact_paths(tmp_path, run.info.run_id):
-        if artifact.startswith("config/"):
-            text = open(client.download_artifacts(run.info.run_id, artifact, str(tmp_path))).read()
-            assert "s3cr3t" not in text and "hunter2" not in text, artifact
-    assert "s3cr3t" not in run.data.tags.get("tfexp.overrides", "")
+        if artifact.startswith(("config/", "logs/", "tensorboard/")):
+            assert_no_secret(open(client.download_artifacts(run.info.run_id, artifact, str(tmp_path)), "rb").read(), artifact)
+    assert_no_secret(str(run.data.tags), "tags")
+    run_dir = tmp_path / "outputs"
+    hparams = [f.read_bytes() for f in run_dir.rglob("events.out.tfevents.*")]
+    assert hparams and any(b"_hparams_" in events and MASK.encode() in events for events in hparams)
+    for events in hparams:
+        assert_no_secret(events, "TensorBoard events")
 
 
-def test_redact_masks_nested_keys_and_override_strings():
-    config = {"db": {"password": "x", "host": "h"}, "overrides": ["a.token=1", "b=2"], "api_key": None}
-    assert redact(config) == {"db": {"password": MASK, "host": "h"}, "overrides": [f"a.token={MASK}", "b=2"], "api_key": MASK}
+@pytest.mark.slow
+def test_secrets_are_masked_in_the_sweep_parent_and_its_console_lines(tmp_path):
+    result = run_cli(["-m", "seed=1,2", "debug=fast", "tracking.log_model=false", "export.formats=[]", "+data.api_token=s3cr3t"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[sweep] job 2/2 done" in result.stderr and f"+data.api_token={MASK}" in result.stderr
+    assert_no_secret(result.stderr, "console")
+    runs = mlflow_runs(tmp_path)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert f"+data.api_token={MASK}" in parent.data.tags["tfexp.overrides"]
+    for r in runs:
+        assert_no_secret(str(r.data.tags), "tags")
+
+
+def test_redact_masks_nested_keys_override_strings_and_uri_passwords():
+    config = {"db": {"password": "x", "host": "h"}, "overrides": ["a.token=1", "b=2"], "api_key": None,
+              "tracking": {"uri": "https://bob:pa55@mlflow.example/x", "plain": "http://h:5000"}}
+    assert redact(config) == {"db": {"password": MASK, "host": "h"}, "overrides": [f"a.token={MASK}", "b=2"], "api_key": MASK,
+                              "tracking": {"uri": f"https://bob:{MASK}@mlflow.example/x", "plain": "http://h:5000"}}
+    line = "[sweep] job 1/2 done: +db.password=pa55 tracking.uri=postgresql://u:pa55@db/x seed=1  objective=0.9"
+    assert mask_text(line) == f"[sweep] job 1/2 done: +db.password={MASK} tracking.uri=postgresql://u:{MASK}@db/x seed=1  objective=0.9"
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from tfexp.pruning import TrialPruned
+from tfexp.secrets import redact
 
 log = logging.getLogger("tfexp.sweep")
 
@@ -153,7 +154,7 @@ class SweepTracker(Callback):
                     "tfexp.sweep": "parent",
                     "tfexp.sweep_key": key,
                     "tfexp.sweep_dir": str(sweep_dir),
-                    "tfexp.overrides": " ".join(config.hydra.overrides.task),
+                    "tfexp.overrides": " ".join(redact(list(config.hydra.overrides.task))),
                     "tfexp.objective": f"{config.sweep.objective} ({config.sweep.direction})",
                 },
             )
@@ -198,7 +199,7 @@ class SweepTracker(Callback):
             shown = f"pruned after epoch {job_return._return_value.epoch}"
         num = config.hydra.job.num
         progress = f"{num + 1}/{self.jobs}" if self.jobs else f"#{num}"
-        log.info("[sweep] job %s done: %s  objective=%s", progress, " ".join(config.hydra.overrides.task), shown)
+        log.info("[sweep] job %s done: %s  objective=%s", progress, " ".join(redact(list(config.hydra.overrides.task))), shown)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent_id is None:

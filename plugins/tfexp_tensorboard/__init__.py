@@ -56,7 +56,9 @@ def tfexp_flush_tracking(run):
 def tfexp_after_run(run, status):
     if writer := writer_of(run):
         if run.overrides:  # the HParams dashboard compares the jobs of a sweep
-            writer.hparams(override_values(run.overrides), trial_id=run.output_dir.name)
+            from tfexp.secrets import redact
+
+            writer.hparams(override_values(redact(list(run.overrides))), trial_id=run.output_dir.name)
         writer.close()
         run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
         run.summary.append(f"TensorBoard: tensorboard --logdir {run.info['tensorboard_dir']}")
