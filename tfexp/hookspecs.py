@@ -140,7 +140,9 @@ def tfexp_on_run_error(run: Run, error: BaseException) -> None:
 def tfexp_after_run(run: Run, status: str) -> None:
     """Always fires last, with ``FINISHED``, ``FAILED`` or ``KILLED``.
 
-    Trackers flush and close here; the runner prints ``run.summary`` afterwards."""
+    Trackers flush and close here; the runner prints ``run.summary`` afterwards. Here and in
+    ``tfexp_on_run_error`` every implementation runs even when another raises: that failure is
+    logged, and cannot change the run's status or hide its own error (tfexp/always_hooks.py)."""
 
 
 # -- tracking sink --------------------------------------------------------------------
