@@ -70,6 +70,8 @@ def test_debug_fast_run_is_tracked_in_mlflow_and_tensorboard(tmp_path):
 
     # The summary says where everything is and how to open it.
     assert "test_accuracy=" in result.stderr and f"mlflow ui --backend-store-uri {store_uri(tmp_path)}" in result.stderr
+    # ... and the link opens the UI's model-training view, not its GenAI view
+    assert f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning" in result.stderr
 
     (tb_dir,) = (tmp_path / "outputs").glob("*/*/tensorboard")
     events = EventAccumulator(str(tb_dir), size_guidance={"tensors": 0})

@@ -218,6 +218,6 @@ class SweepTracker(Callback):
             self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction,
             register_best=config.sweep.register_best, alias=config.tracking.register_alias,
         )
-        log.info(summary.describe(self.uri, self.parent_id))
+        log.info(summary.describe(self.uri, self.parent_id, self.client.get_run(self.parent_id).info.experiment_id))
         if summary.failed:
             raise SystemExit(1)

@@ -64,7 +64,7 @@ class Summary:
             return None
         return (max if self.maximize else min)(scored, key=lambda r: r.objective)
 
-    def describe(self, uri: str, parent_id: str) -> str:
+    def describe(self, uri: str, parent_id: str, experiment_id: str) -> str:
         pruned = f", {len(self.pruned)} pruned" if self.pruned else ""
         lines = [f"Sweep finished: {len(self.rows)} jobs, {len(self.failed)} failed{pruned}. Parent MLflow run {parent_id}"]
         if self.best:
@@ -73,8 +73,9 @@ class Summary:
             lines.append(f"  {key}: {mean:.4f} ± {std:.4f} over {n} seeds")
         if self.registered:
             lines.append(f"  {self.registered}")
-        if uri.startswith("sqlite:"):
-            lines.append(f"  open it: mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000")
+        from tfexp_mlflow.links import open_lines, run_link
+
+        lines += [f"  {line}" for line in open_lines(uri, run_link(uri, experiment_id, parent_id))]
         return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from tfexp.errors import TfexpError
 from tfexp.secrets import redact
 from tfexp.sweep import PARENT_ENV
 from tfexp_mlflow.buffer import MetricBuffer
+from tfexp_mlflow.links import open_lines, run_link
 from tfexp_mlflow.names import run_name
 from tfexp_mlflow.params import flatten_config
 from tfexp_mlflow.spill import Spill
@@ -248,10 +249,7 @@ class Session:
         run.summary.append(f"MLflow run {self.run_id} ({status}) in {self.uri}")
         if self.spill.write():
             run.summary.append(f"NOT SENT to MLflow yet: {self.spill.path} -- send it: python -m tfexp_mlflow.spill {self.spill.path}")
-        if self.uri.startswith("sqlite:"):
-            run.summary.append(f"open it: mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port 5000")
-        base = "http://127.0.0.1:5000" if self.uri.startswith("sqlite:") else self.uri.rstrip("/")
-        run.summary.append(f"  then {base}/#/experiments/{self.experiment_id}/runs/{self.run_id}")
+        run.summary += open_lines(self.uri, run_link(self.uri, self.experiment_id, self.run_id))
 
 
 def _job_name() -> str:
