@@ -54,12 +54,15 @@ def test_debug_fast_run_is_tracked_in_mlflow_and_tensorboard(tmp_path):
     assert len(run.data.params) >= 10 and run.data.params["trainer.epochs"] == "1"
     assert run.data.params["model.hidden_units"] == "[256, 128]"
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"} <= set(run.data.metrics)
+    # only measurements of training are metrics; the model's size is a param, its summary a file
+    assert "learning_rate" in run.data.metrics and not [k for k in run.data.metrics if k.startswith("export/")]
+    assert run.data.params["model.params"] == str(64 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10)
     assert run.data.tags["tfexp.technique"] == "supervised" and run.data.tags["tfexp.model"] == "mlp"
     assert re.fullmatch(r"supervised-mlp-digits-[0-9a-f]{6}", run.info.run_name)
     experiment = MlflowClient(store_uri(tmp_path)).get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI's training view
     artifacts = artifact_paths(tmp_path, run.info.run_id)
-    assert {"config/config.yaml", "config/hydra/overrides.yaml", "plots/confusion_matrix.png", "logs/tfexp.log"} <= artifacts
+    assert {"config/config.yaml", "config/hydra/overrides.yaml", "plots/confusion_matrix.png", "logs/tfexp.log", "model_summary.txt"} <= artifacts
     assert any(a.startswith("tensorboard/events.out.tfevents") for a in artifacts)
     (model_output,) = run.outputs.model_outputs
     import mlflow

@@ -198,7 +198,9 @@ def test_run_model_is_registered_with_alias_and_loads_back(trained):
 
     mlflow_run = client.get_run(run.info["mlflow_run_id"])
     assert mlflow_run.data.tags["tfexp.registered_model"] == f"{REGISTERED}/{version.version}"
-    assert {"export/tflite_bytes", "export/tflite_test_accuracy", "export/keras_test_accuracy"} <= set(mlflow_run.data.metrics)
+    assert {"tflite_test_accuracy", "keras_test_accuracy"} <= set(mlflow_run.data.metrics)
+    assert not [k for k in mlflow_run.data.metrics if k.startswith("export/")]  # sizes, version: tags
+    assert int(mlflow_run.data.tags["tfexp.export.tflite_bytes"]) > 0 and mlflow_run.data.tags["tfexp.export.version"] == "1"
     artifacts = artifact_paths(root, run.info["mlflow_run_id"])
     assert {"export/mlp/1/saved_model.pb", "export/mlp/1/model.tflite", "export/mlp/1/model.keras", "best_checkpoint/info.json"} <= artifacts
 

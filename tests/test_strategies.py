@@ -258,7 +258,7 @@ def test_distributed_loop_trains_exactly_like_fit(tmp_path):
     looped = tiny_run(tmp_path / "loop", [*common, "strategy.name=local_multi_worker"], plugins=[plugin])
 
     assert "distributed_steps" in looped.info and "distributed_steps" not in fitted.info
-    assert looped.history.keys() == fitted.history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert looped.history.keys() == fitted.history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
     for name, values in fitted.history.items():
         assert looped.history[name] == pytest.approx(values, rel=1e-5), name
     assert looped.test_metrics == pytest.approx(fitted.test_metrics, rel=1e-5)

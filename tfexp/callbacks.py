@@ -32,7 +32,19 @@ class HookCallback(keras.callbacks.Callback):
             self.run.log_metrics(values, step=self.global_step)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.run.epoch_end(epoch, logs or {}, prefix=self.prefix)
+        logs = dict(logs or {})
+        if "learning_rate" not in logs and getattr(self.model, "optimizer", None) is not None:
+            logs["learning_rate"] = learning_rate(self.model.optimizer)
+        self.run.epoch_end(epoch, logs, prefix=self.prefix)
+
+
+def learning_rate(optimizer) -> float:
+    """The rate the optimizer uses now (a schedule's current value), also when it is a
+    distribution strategy's MirroredVariable."""
+    import tensorflow as tf
+
+    rate = optimizer.learning_rate
+    return float(tf.convert_to_tensor(getattr(rate, "value", rate)))
 
 
 class CheckpointCallback(keras.callbacks.Callback):

@@ -20,9 +20,9 @@ from tfexp import PROJECT, hookspecs
 from tfexp.errors import PluginLoadError
 from tfexp.registry import Registry
 
-ESSENTIAL_PLUGINS = ("tfexp.defaults", "tfexp.pruning")
+ESSENTIAL_PLUGINS = ("tfexp.defaults", "tfexp.pruning", "tfexp.model_info")
 """Always registered, cannot be disabled: the default implementations of firstresult hooks,
-and the Optuna sweeper's pruning (inert outside its trials)."""
+the Optuna sweeper's pruning (inert outside its trials), the model's size and summary."""
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def tfexp_export_model(run, model):
 
         export = export_run(run, model, cfg)
         log.info(export.describe(cfg.tflite.quantization))
-        run.log_metrics(export.metrics(), step=run.cfg.trainer.epochs)
+        run.log_metrics(export.scores, step=run.cfg.trainer.epochs)
+        run.set_tags(export.tags())  # bookkeeping, not training curves: tags, not metrics
         run.log_artifact(export.path, f"export/{export.model_name}/{export.version}")
         run.summary.append(f"exported: {export.path}")
     if run.info.get("mlflow_run_id") and run.cfg.tracking.log_model:

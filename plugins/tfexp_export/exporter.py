@@ -39,9 +39,8 @@ class Export:
     scores: dict[str, float] = field(default_factory=dict)
     """Test metric per format, computed alike (``keras_test_accuracy``, ``tflite_test_accuracy``)."""
 
-    def metrics(self) -> dict[str, float]:
-        return {"export/version": float(self.version), **{f"export/{k}_bytes": float(v) for k, v in self.sizes.items()},
-                **{f"export/{k}": v for k, v in self.scores.items()}}
+    def tags(self) -> dict[str, str]:
+        return {"tfexp.export.version": str(self.version), **{f"tfexp.export.{k}_bytes": str(v) for k, v in self.sizes.items()}}
 
     def describe(self, quantization: str) -> str:
         sizes = ", ".join(f"{fmt}{f' ({quantization})' if fmt == 'tflite' else ''} {human(n)}" for fmt, n in self.sizes.items())

@@ -25,11 +25,12 @@ def test_typo_in_this_plugins_config_is_a_clear_error(tmp_path):
         tiny_run(tmp_path, ["model=example_resmlp", "+model.widht=3"])
 
 
-def test_tiny_run_logs_the_plugins_metric(tmp_path):
+def test_tiny_run_logs_the_plugins_tag(tmp_path):
     run = tiny_run(tmp_path, ["model=example_resmlp", "data=example_moons"])
     (tracked,) = mlflow_runs(tmp_path)
     assert tracked.info.status == "FINISHED"
-    assert tracked.data.metrics["example/trainable_params"] == run.model.count_params()
+    assert tracked.data.tags["example.trainable_params"] == str(run.model.count_params())
+    assert not [k for k in tracked.data.metrics if k.startswith("example/")]
     assert run.data.spec.class_names == ("upper", "lower")
 
 

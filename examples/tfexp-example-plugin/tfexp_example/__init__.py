@@ -76,6 +76,7 @@ def tfexp_configure(cfg):
 
 @hookimpl
 def tfexp_before_fit(run, model):
-    """Log the model size with every run (a lifecycle hook that adds to tracking)."""
-    run.log_metrics({"example/trainable_params": float(model.count_params())}, step=0)
+    """Tag every run with the model size (a lifecycle hook that adds to tracking). A count
+    is bookkeeping, not a training curve: a tag or param, never a metric."""
+    run.set_tags({"example.trainable_params": str(model.count_params())})
     return []
