@@ -73,6 +73,12 @@ def test_debug_fast_run_is_tracked_in_mlflow_and_tensorboard(tmp_path):
 
     # The summary says where everything is and how to open it.
     assert "test_accuracy=" in result.stderr and f"mlflow ui --backend-store-uri {store_uri(tmp_path)}" in result.stderr
+    # ... and nothing else: no TensorFlow C++ logging, MLflow store chatter, temporary paths
+    # or private class names (run_cli does not set TF_CPP_MIN_LOG_LEVEL: tfexp does)
+    console = result.stdout + result.stderr
+    assert not re.search(r"^[IWEF]\d{4} |absl::InitializeLog|cpu_feature_guard|Creating initial MLflow", console, re.M), console
+    assert ".staging" not in console and "_DefaultDistributionStrategy" not in console, console
+    assert "strategy=default: one device, no distribution" in console
     # ... and the link opens the UI's model-training view, not its GenAI view
     assert f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning" in result.stderr
 

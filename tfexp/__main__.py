@@ -18,6 +18,7 @@ from tfexp.config import register_configs
 from tfexp.checkpoint import CheckpointState, Preempted
 from tfexp.errors import TfexpError
 from tfexp.pruning import TrialPruned
+from tfexp.quiet import quiet_libraries
 from tfexp.sweep import finished_job, job_result
 
 log = logging.getLogger("tfexp")
@@ -28,6 +29,7 @@ register_configs()
 def main(cfg: DictConfig) -> float:
     """Returns ``sweep.objective`` (or the ``sweep.objectives``) so Hydra sweepers (Optuna)
     can optimize it."""
+    quiet_libraries()  # again in this job's process (joblib, Ray): before TensorFlow loads
     from tfexp.runner import run_experiment
 
     if done := finished_job():  # sweep.resume=true: this job FINISHED before
@@ -61,6 +63,7 @@ def cli() -> None:
     from tfexp.cli_args import hydra_overrides
 
     sys.argv[1:] = hydra_overrides(sys.argv[1:])  # data.features.x=float32[64] as written
+    quiet_libraries()
     main()
 
 

@@ -26,7 +26,7 @@ FAST = ("debug=fast",)
 def run_cli(args: Iterable[str], cwd: str | Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python -m tfexp *args`` in ``cwd``; the result has ``stdout``/``stderr`` text."""
     inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    full_env = {**inherited, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    full_env = {**inherited, **(env or {})}  # tfexp quiets TensorFlow itself (tfexp.quiet)
     return subprocess.run(
         [sys.executable, "-m", "tfexp", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )

@@ -58,11 +58,26 @@ def tfexp_configure(cfg):
         export_tf_config(cfg.strategy)
 
 
+PLAIN_WORDS = {
+    "_DefaultDistributionStrategy": "one device, no distribution",
+    "OneDeviceStrategy": "one device",
+    "MirroredStrategy": "a copy of the model on each of {n} devices of this machine",
+    "MultiWorkerMirroredStrategy": "{n} copies of the model across the cluster's workers",
+    "CollectiveAllReduceStrategy": "{n} copies of the model across the cluster's workers",
+    "TPUStrategy": "{n} TPU cores",
+}
+
+
+def in_words(kind: str, replicas: int) -> str:
+    """The strategy as a user would say it (TensorFlow's class names are private)."""
+    return PLAIN_WORDS.get(kind, f"{kind} with {{n}} replica(s)").format(n=replicas)
+
+
 @hookimpl
 def tfexp_after_strategy_created(run, strategy):
     """What was created goes to the log and the tags; numerics are set before the model exists."""
     kind, replicas = type(strategy).__name__, strategy.num_replicas_in_sync
-    log.info("strategy=%s: %s with %d replica(s)", run.cfg.strategy.name, kind, replicas)
+    log.info("strategy=%s: %s", run.cfg.strategy.name, in_words(kind, replicas))
     run.set_tags({"tfexp.strategy.class": kind, "tfexp.strategy.replicas": str(replicas)})
     if not _ours(run.cfg):
         return
