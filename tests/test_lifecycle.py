@@ -17,6 +17,7 @@ LIFECYCLE = [
     "tfexp_before_compile",
     "tfexp_before_fit",
     "tfexp_run_fit",
+    "tfexp_fit_stage",
     "tfexp_on_epoch_end",
     "tfexp_after_fit",
     "tfexp_evaluate",
@@ -79,6 +80,10 @@ class Recorder:
     @hookimpl
     def tfexp_run_fit(self, run, model, data, callbacks):
         self.calls.append("tfexp_run_fit")
+
+    @hookimpl
+    def tfexp_fit_stage(self, run, model, stage, train, val, epochs, steps_per_epoch, callbacks):
+        self.calls.append("tfexp_fit_stage")
 
     @hookimpl
     def tfexp_on_epoch_end(self, run, epoch, logs):

@@ -219,9 +219,9 @@ class PoisonedPool(Data):
 class PoisonedHiddenLabels(SemiSupervised):
     """semisup whose pool hides the label 99 for every example."""
 
-    @hookimpl
+    @hookimpl(wrapper=True)  # semisup wraps the core's data; so does this subclass
     def tfexp_build_data(self, run):
-        labeled = super().tfexp_build_data(run)
+        labeled = yield from super().tfexp_build_data(run)
         self.pool = PoisonedPool(self.pool)
         return labeled
 

@@ -48,20 +48,22 @@ def learning_rate(optimizer) -> float:
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Checkpoints before training and every ``trainer.checkpoint_every`` epochs."""
+    """Checkpoints ``saves`` (default: the model being fit) before a stage starts and every
+    ``trainer.checkpoint_every`` epochs, recording the ``stage``."""
 
-    def __init__(self, run):
+    def __init__(self, run, stage: str = "", saves=None):
         super().__init__()
-        self.run = run
+        self.run, self.stage, self.saves = run, stage, saves
         self.every = int(run.cfg.trainer.checkpoint_every)
 
     def on_train_begin(self, logs=None):
-        if CheckpointState.read(self.run.output_dir) is None:
-            save_checkpoint(self.run, self.model, epoch=-1)
+        state = CheckpointState.read(self.run.output_dir)
+        if state is None or state.stage != self.stage:
+            save_checkpoint(self.run, self.saves or self.model, epoch=self.run.initial_epoch - 1, stage=self.stage)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every and (epoch + 1) % self.every == 0:
-            save_checkpoint(self.run, self.model, epoch)
+            save_checkpoint(self.run, self.saves or self.model, epoch, stage=self.stage)
 
 
 class StopOnPreemption(keras.callbacks.Callback):

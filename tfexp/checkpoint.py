@@ -1,7 +1,9 @@
 """Per-epoch checkpoints a run can be resumed from, and the guard that stops on NaN.
 
 A checkpoint is a ``tf.train.Checkpoint`` of the model and its optimizer, written under
-``<output_dir>/checkpoints/`` with ``state.json`` (epoch, MLflow run id) beside it.
+``<output_dir>/checkpoints/`` with ``state.json`` (stage, epoch, MLflow run id, the stages
+already finished) beside it. A technique's stages (tfexp/stages.py) each keep their final
+weights there, so a resumed run skips the stages it finished and continues the one it was in.
 Tracking is flushed *before* ``state.json`` moves on, so a checkpoint never runs ahead of
 what was logged: after a kill, resuming neither loses an epoch's metrics nor (the tracker
 drops repeats) logs one twice.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tfexp.errors import TfexpError
@@ -52,6 +54,12 @@ class CheckpointState:
     """The last completed epoch the checkpoint holds (-1: before training)."""
     path: str
     mlflow_run_id: str | None
+    stage: str = ""
+    """The stage the checkpoint is in ("": the run's one training stage)."""
+    finished: dict[str, dict] = field(default_factory=dict)
+    """Stages done: ``{stage: {"path": final weights, "epoch": last epoch}}``."""
+    trained: bool = False
+    """Every stage is done (the run was evaluating or exporting)."""
 
     @classmethod
     def read(cls, run_dir: Path) -> CheckpointState | None:
@@ -65,24 +73,45 @@ def _trackable(model):
     return tf.train.Checkpoint(model=model, optimizer=model.optimizer)
 
 
-def save_checkpoint(run, model, epoch: int) -> CheckpointState:
-    """Write model + optimizer for ``epoch``, flush tracking, then commit ``state.json``."""
+def save_checkpoint(run, model, epoch: int, stage: str = "") -> CheckpointState:
+    """Write model + optimizer for ``epoch`` of ``stage``, flush tracking, then commit ``state.json``."""
     directory = run.output_dir / CHECKPOINT_DIR
-    path = _trackable(model).write(str(directory / f"epoch-{epoch}"))
-    run.hook.tfexp_flush_tracking(run=run)
-    state = CheckpointState(epoch, path, run.info.get("mlflow_run_id"))
-    tmp = directory / f"{STATE_FILE}.tmp"
-    tmp.write_text(json.dumps(state.__dict__))
-    os.replace(tmp, directory / STATE_FILE)  # atomic: a kill leaves the old or the new state
-    for old in directory.glob("epoch-*"):
-        if not old.name.startswith(f"epoch-{epoch}."):
+    name = f"{stage}-epoch-{epoch}" if stage else f"epoch-{epoch}"
+    path = _trackable(model).write(str(directory / name))
+    previous = CheckpointState.read(run.output_dir)
+    _commit(run, CheckpointState(epoch, path, run.info.get("mlflow_run_id"), stage, previous.finished if previous else {}))
+    for old in directory.glob("*epoch-*"):
+        if not old.name.startswith(f"{name}."):
             old.unlink()
-    return state
+    return CheckpointState.read(run.output_dir)
 
 
-def restore_checkpoint(run, model, state: CheckpointState) -> None:
-    """Load model + optimizer from ``state`` and tell trackers to drop repeated steps."""
-    _trackable(model).read(state.path).expect_partial()
+def finish_stage(run, model, stage: str, epochs: int) -> None:
+    """Keep ``stage``'s final weights and record it done: a resumed run skips it."""
+    path = _trackable(model).write(str(run.output_dir / CHECKPOINT_DIR / f"stage-{stage or 'run'}"))
+    previous = CheckpointState.read(run.output_dir)
+    finished = {**(previous.finished if previous else {}), stage: {"path": path, "epoch": epochs - 1}}
+    _commit(run, CheckpointState(epochs - 1, path, run.info.get("mlflow_run_id"), stage, finished))
+
+
+def mark_trained(run) -> None:
+    """Every stage is done: ``resume=`` now refuses unless ``trainer.epochs`` grows."""
+    if state := CheckpointState.read(run.output_dir):
+        _commit(run, CheckpointState(**{**asdict(state), "trained": True}))
+
+
+def _commit(run, state: CheckpointState) -> None:
+    """Flush tracking, then replace ``state.json`` atomically (a kill leaves the old or the new)."""
+    run.hook.tfexp_flush_tracking(run=run)
+    directory = run.output_dir / CHECKPOINT_DIR
+    tmp = directory / f"{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(asdict(state)))
+    os.replace(tmp, directory / STATE_FILE)
+
+
+def restore_checkpoint(run, model, state: CheckpointState, path: str | None = None) -> None:
+    """Load model + optimizer from ``state`` (or ``path``) and tell trackers to drop repeated steps."""
+    _trackable(model).read(path or state.path).expect_partial()
     model.optimizer.build(model.trainable_variables)
     run.initial_epoch = state.epoch + 1
     run.hook.tfexp_on_checkpoint_restored(run=run, epoch=state.epoch)

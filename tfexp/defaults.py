@@ -7,7 +7,6 @@ same hook takes over. This is the plain supervised path: load ``data.name``, bui
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from tfexp import hookimpl
@@ -55,28 +54,26 @@ def check_batch_size(run, data) -> None:
 
 @hookimpl(trylast=True)
 def tfexp_run_fit(run, model, data, callbacks):
-    """``model.fit`` from ``run.initial_epoch``; on NaN, up to ``trainer.nan_recovery`` retries."""
-    from tfexp.checkpoint import NanLoss, recover_from_nan
-
-    t = run.cfg.trainer
+    """The run's model, trained as its one stage."""
     check_batch_size(run, data)
-    for attempt in itertools.count(1):
-        try:
-            model.fit(
-                run.dataset("train", training=True),
-                validation_data=run.dataset("val"),
-                epochs=t.epochs,
-                initial_epoch=run.initial_epoch,
-                steps_per_epoch=t.steps_per_epoch,
-                callbacks=callbacks,
-                verbose=t.verbose,
-                shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data.Dataset
-            )
-            return run.history
-        except NanLoss as exc:
-            if attempt > t.nan_recovery:
-                raise
-            recover_from_nan(run, model, exc, attempt)
+    return run.fit(model, callbacks=callbacks)
+
+
+@hookimpl(trylast=True)
+def tfexp_fit_stage(run, model, stage, train, val, epochs, steps_per_epoch, callbacks):
+    """``model.fit`` from ``run.initial_epoch`` (tfexp/stages.py adds checkpoints, NaN recovery)."""
+    t = run.cfg.trainer
+    model.fit(
+        run.dataset("train", training=True) if train is None else train,
+        validation_data=run.dataset("val") if val is None else val,
+        epochs=epochs,
+        initial_epoch=run.initial_epoch,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=t.verbose,
+        shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data.Dataset
+    )
+    return True
 
 
 @hookimpl(trylast=True)

@@ -5,7 +5,8 @@ Hooks fire in this order during one run (see docs/design.md):
 1. registration: ``tfexp_register_models`` / ``_datasets`` / ``_strategies`` / ``_techniques``
 2. ``tfexp_configure`` -> ``tfexp_before_run`` -> ``tfexp_after_strategy_created``
    -> ``tfexp_build_data`` -> ``tfexp_build_model`` -> ``tfexp_before_compile``
-   -> ``tfexp_before_fit`` -> ``tfexp_run_fit`` (fires ``tfexp_on_epoch_end``)
+   -> ``tfexp_before_fit`` -> ``tfexp_run_fit`` (each ``run.fit`` stage in it fires
+   ``tfexp_fit_stage``, which fires ``tfexp_on_epoch_end``)
    -> ``tfexp_after_fit`` -> ``tfexp_evaluate`` -> ``tfexp_export_model``
 3. on failure ``tfexp_on_run_error`` (then the error is re-raised);
    always ``tfexp_after_run`` (from ``finally``).
@@ -105,8 +106,17 @@ def tfexp_before_fit(run: Run, model: keras.Model) -> list | None:
 def tfexp_run_fit(run: Run, model: keras.Model, data: Data, callbacks: list) -> dict | None:
     """Train, and return the history as ``{metric: [value per epoch]}``.
 
-    The default calls ``model.fit``; techniques with their own loop (RL, distillation
-    stages) implement this and must call ``run.epoch_end(epoch, logs)`` per epoch."""
+    The default trains the run's model as one stage (``run.fit``); techniques implement
+    this and train their stages through ``run.fit`` (RL's own loop calls
+    ``run.epoch_end(epoch, logs)`` per round)."""
+
+
+@hookspec(firstresult=True)
+def tfexp_fit_stage(run: Run, model: keras.Model, stage: str, train: Any, val: Any, epochs: int,
+                    steps_per_epoch: int | None, callbacks: list) -> bool | None:
+    """Run one stage's loop from ``run.initial_epoch`` to ``epochs`` (``train``/``val``:
+    batches, None for the run's splits) and return True. Strategies implement it (the
+    default is ``model.fit``); techniques call ``run.fit`` instead."""
 
 
 @hookspec

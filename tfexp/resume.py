@@ -62,7 +62,7 @@ def resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Ch
     saved = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(config_file))  # typed again
     if any(o.split("=", 1)[0] == "trainer.epochs" for o in overrides):
         saved.trainer.epochs = cfg.trainer.epochs
-    if state.epoch + 1 >= saved.trainer.epochs:
+    if state.trained and state.epoch + 1 >= saved.trainer.epochs:
         raise ConfigError(
             f"resume={cfg.resume}: the run already completed all {saved.trainer.epochs} epochs. "
             f"Train longer with trainer.epochs=N (N > {saved.trainer.epochs})"

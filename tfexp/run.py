@@ -104,6 +104,19 @@ class Run:
         self.log_artifact(path, "plots")
         return path
 
+    def fit(self, model: Any, **stage: Any) -> dict[str, list[float]]:
+        """Train one stage through the core (checkpoints, resume, SIGTERM, NaN recovery,
+        metrics): see :func:`tfexp.stages.fit`."""
+        from tfexp.stages import fit
+
+        return fit(self, model, **stage)
+
+    def evaluate(self, model: Any, split: str = "test", **kwargs: Any) -> dict[str, float]:
+        """Evaluate on a split, logged under ``prefix``: see :func:`tfexp.stages.evaluate`."""
+        from tfexp.stages import evaluate
+
+        return evaluate(self, model, split, **kwargs)
+
     def epoch_end(self, epoch: int, logs: dict[str, Any], prefix: str = "") -> None:
         """Record one epoch's metrics (history + trackers) and fire ``tfexp_on_epoch_end``."""
         values = {f"{prefix}{k}": float(v) for k, v in logs.items()}

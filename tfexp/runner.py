@@ -71,9 +71,7 @@ def _execute(run: Run) -> None:
         hook.tfexp_before_run(run=run)
         import keras
 
-        from tfexp.callbacks import HookCallback
-        from tfexp.callbacks import CheckpointCallback, NanGuard, StopOnPreemption
-        from tfexp.checkpoint import restore_checkpoint
+        from tfexp.checkpoint import mark_trained, restore_checkpoint
         from tfexp.defaults import compile_kwargs_for
 
         keras.utils.set_random_seed(cfg.seed)
@@ -85,14 +83,13 @@ def _execute(run: Run) -> None:
             compile_kwargs = compile_kwargs_for(run, data.spec)
             hook.tfexp_before_compile(run=run, model=model, compile_kwargs=compile_kwargs)
             model.compile(**compile_kwargs)
-            if run.info["resume"]:
+            if run.info["resume"] and not run.info["resume"].stage:  # a technique's stages restore in run.fit
                 restore_checkpoint(run, model, run.info["resume"])
+        # The core adds its own (metrics, NaN guard, SIGTERM, checkpoints) in run.fit (tfexp/stages.py).
         callbacks = [cb for cbs in hook.tfexp_before_fit(run=run, model=model) for cb in cbs or ()]
-        # Order matters: epoch metrics are logged before the checkpoint flushes them.
-        callbacks += [HookCallback(run), NanGuard(), StopOnPreemption(run)]
-        if cfg.trainer.checkpoint_every:
-            callbacks.append(CheckpointCallback(run))
         history = hook.tfexp_run_fit(run=run, model=model, data=data, callbacks=callbacks)
+        if cfg.trainer.checkpoint_every:
+            mark_trained(run)
         hook.tfexp_after_fit(run=run, model=model, history=history)
         run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, data=data).items()}
         run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)

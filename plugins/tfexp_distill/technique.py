@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import shutil
 
-from tfexp import defaults, hookimpl
+from tfexp import hookimpl
+from tfexp.defaults import check_batch_size, compile_kwargs_for
 from tfexp.errors import ConfigError
 from tfexp_distill.config import check_distill_config
 
@@ -29,15 +30,16 @@ class Distill:
     def tfexp_configure(self, cfg):
         self.cfg = check_distill_config(cfg.technique)
 
-    @hookimpl
+    @hookimpl(wrapper=True)
     def tfexp_build_model(self, run, data):
-        """Student from ``model`` (the core's default); teacher loaded or built, checked before any training."""
+        """Student: whatever builds the run's model (the core, or another plugin); teacher
+        loaded or built, checked before any training."""
         from tfexp_distill.teacher import check_teacher_fits, load_teacher
 
         spec = data.spec
         if spec.task != "multiclass":
             raise ConfigError(f"technique=distill needs a multiclass dataset; data={run.cfg.data.name} is {spec.task}. Choose e.g. data=digits.")
-        student = defaults.tfexp_build_model(run, data)
+        student = yield
         if self.cfg.teacher:
             from tfexp_mlflow.session import tracking_uri
 
@@ -54,27 +56,28 @@ class Distill:
 
     @hookimpl
     def tfexp_run_fit(self, run, model, data, callbacks):
-        from tfexp.callbacks import CheckpointCallback, HookCallback
+        """Stages ``teacher`` (unless loaded), ``baseline`` (optional) and ``student``, each
+        through the core's ``run.fit``: checkpointed, resumable, preemptible."""
+        from tfexp.stages import skipped
 
-        defaults.check_batch_size(run, data)
+        check_batch_size(run, data)
+        compile_like(run, self.teacher, model, data, self.cfg.teacher_learning_rate if self.teacher_trained_here else None)
         if self.teacher_trained_here:
-            train_stage(run, self.teacher, data, "teacher/", learning_rate=self.cfg.teacher_learning_rate)
-            run.log_model(self.teacher, "teacher")
-        else:
-            compile_like(run, self.teacher, model, data)
-            evaluate_stage(run, self.teacher, "teacher/")
+            run.fit(self.teacher, stage="teacher")
+            if not skipped(run, "teacher"):
+                run.log_model(self.teacher, "teacher")
+        run.evaluate(self.teacher, prefix="teacher/")
         if self.cfg.baseline:
-            self.baseline_test = train_stage(run, fresh_copy(run, model, data), data, "baseline/")
-        # The student's epochs go under student/; resume checkpoints are left out: they would
-        # hold the Distiller, not the run's model, and a resumed run would redo the teacher.
-        stage_callbacks = [cb for cb in callbacks if not isinstance(cb, (HookCallback, CheckpointCallback))]
-        stage_callbacks.append(HookCallback(run, prefix="student/"))
-        distill(run, model, self.teacher, data, self.cfg, stage_callbacks)
+            baseline = fresh_copy(run, model, data)
+            compile_like(run, baseline, model, data)
+            run.fit(baseline, stage="baseline")
+            self.baseline_test = run.evaluate(baseline, prefix="baseline/")
+        distill(run, model, self.teacher, data, self.cfg, callbacks)
         return run.history
 
-    @hookimpl
+    @hookimpl(wrapper=True)
     def tfexp_evaluate(self, run, model, data):
-        metrics = defaults.tfexp_evaluate(run, model, data)
+        metrics = yield
         logged = {f"student/test_{k}": float(v) for k, v in metrics.items()}
         if self.baseline_test:
             logged[GAIN] = float(metrics["accuracy"]) - self.baseline_test["accuracy"]
@@ -92,7 +95,7 @@ def compile_like(run, target, student, data, learning_rate: float | None = None)
         optimizer_config["config"]["learning_rate"] = float(learning_rate)
     with run.strategy.scope():
         optimizer = keras.optimizers.deserialize(optimizer_config)
-        target.compile(**{**defaults.compile_kwargs_for(run, data.spec), "optimizer": optimizer})
+        target.compile(**{**compile_kwargs_for(run, data.spec), "optimizer": optimizer})
 
 
 def fresh_copy(run, student, data):
@@ -102,26 +105,6 @@ def fresh_copy(run, student, data):
         twin = spec.build(run.cfg.model, data.spec.input_shape, data.spec.num_outputs)
         twin.set_weights(student.get_weights())
     return twin
-
-
-def fit(run, model, train, val, callbacks) -> None:
-    t = run.cfg.trainer
-    model.fit(train, validation_data=val, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, callbacks=callbacks, verbose=t.verbose, shuffle=False)
-
-
-def train_stage(run, model, data, prefix: str, learning_rate: float | None = None) -> dict[str, float]:
-    """Plain supervised training with the run's budget and pipelines; metrics under ``prefix``."""
-    from tfexp.callbacks import HookCallback, StopOnPreemption
-
-    compile_like(run, model, run.model, data, learning_rate)
-    fit(run, model, run.dataset("train", training=True), run.dataset("val"), [HookCallback(run, prefix=prefix), StopOnPreemption(run)])
-    return evaluate_stage(run, model, prefix)
-
-
-def evaluate_stage(run, model, prefix: str) -> dict[str, float]:
-    metrics = model.evaluate(run.dataset("test"), verbose=0, return_dict=True)
-    run.log_metrics({f"{prefix}test_{k}": float(v) for k, v in metrics.items()}, step=run.cfg.trainer.epochs)
-    return {k: float(v) for k, v in metrics.items()}
 
 
 def distill(run, student, teacher, data, cfg, callbacks) -> None:
@@ -136,14 +119,16 @@ def distill(run, student, teacher, data, cfg, callbacks) -> None:
         else:
             distiller = make_distiller(student, teacher, cfg.temperature, cfg.alpha)
         # The student's own optimizer (compiled by the run): its state is exported with the student.
-        distiller.compile(**{**defaults.compile_kwargs_for(run, spec), "optimizer": student.optimizer})
+        distiller.compile(**{**compile_kwargs_for(run, spec), "optimizer": student.optimizer})
+    # The checkpoints hold the student (and its optimizer), never the Distiller around it.
     if not cfg.cache_teacher_logits:
-        fit(run, distiller, run.dataset("train", training=True), run.dataset("val"), callbacks)
+        run.fit(distiller, stage="student", callbacks=callbacks, saves=student)
         return
     cache = run.output_dir / CACHE_DIR
     try:
         train = with_cached_teacher_logits(run, teacher, data, "train", cache)
-        fit(run, distiller, train, with_cached_teacher_logits(run, teacher, data, "val", cache), callbacks)
+        val = with_cached_teacher_logits(run, teacher, data, "val", cache)
+        run.fit(distiller, stage="student", train=train, val=val, callbacks=callbacks, saves=student)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 

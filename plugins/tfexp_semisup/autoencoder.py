@@ -59,7 +59,6 @@ def inputs_as_targets(batches):
 def train_autoencoder(run, model, labeled, pool, callbacks, cfg) -> None:
     """Pretrain on every training input (``reconstruction/*`` metrics), then fine-tune the
     whole classifier on the labeled subset (the run's main metrics)."""
-    from tfexp.callbacks import HookCallback
     from tfexp.defaults import compile_kwargs_for
     from tfexp_semisup.augment import is_image
 
@@ -69,9 +68,9 @@ def train_autoencoder(run, model, labeled, pool, callbacks, cfg) -> None:
         autoencoder.compile(optimizer=compile_kwargs_for(run, spec)["optimizer"], loss="mse")
     fit_stage(
         run, autoencoder, inputs_as_targets(run.dataset("train", training=True, data=labeled.base)),
-        [HookCallback(run, prefix="reconstruction/")], epochs=cfg.pretrain_epochs,
+        [], stage="pretrain", prefix="reconstruction/", epochs=cfg.pretrain_epochs,
         validation=inputs_as_targets(run.dataset("val", data=labeled)),
     )
     if is_image(spec.input_shape) and cfg.reconstructions:
         run.log_figure(reconstructions_figure(autoencoder, labeled.sample("val", cfg.reconstructions)), "reconstructions.png")
-    fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks)
+    fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks, stage="finetune")

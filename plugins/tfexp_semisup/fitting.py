@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 
-def fit_stage(run, model, train, callbacks, initial_epoch: int = 0, epochs: int | None = None, validation=None):
-    """``trainer.epochs`` (or ``epochs``) epochs of ``model.fit`` on the batches ``train``,
-    validated on the labeled validation split unless ``validation`` is given.
+def fit_stage(run, model, train, callbacks, stage: str, initial_epoch: int = 0, epochs: int | None = None,
+              validation=None, prefix: str = "", **stage_kwargs):
+    """``trainer.epochs`` (or ``epochs``) epochs of the stage ``stage`` on the batches
+    ``train``, through the core's ``run.fit`` (checkpointed, resumable), validated on the
+    labeled validation split unless ``validation`` is given.
 
     Epochs are numbered from ``initial_epoch``, so consecutive phases log one curve;
     with ``trainer.steps_per_epoch`` the data repeats instead of running out."""
     t = run.cfg.trainer
     epochs = epochs or t.epochs
-    model.fit(
-        train.repeat() if t.steps_per_epoch is not None else train,
-        validation_data=validation if validation is not None else run.dataset("val"),
-        initial_epoch=initial_epoch,
-        epochs=initial_epoch + epochs,
-        steps_per_epoch=t.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=t.verbose,
-        shuffle=False,  # the pipelines shuffle
+    run.fit(
+        model, stage=stage, train=train.repeat() if t.steps_per_epoch is not None else train,
+        val=validation if validation is not None else run.dataset("val"),
+        first_epoch=initial_epoch, epochs=initial_epoch + epochs, callbacks=callbacks, prefix=prefix, **stage_kwargs,
     )
 
 
@@ -30,12 +27,11 @@ def train_baseline(run, data) -> dict[str, float]:
     Logged per epoch under ``baseline/``; reseeded so it starts like the method's model."""
     import keras
 
-    from tfexp.callbacks import HookCallback
     from tfexp.defaults import compile_kwargs_for
 
     keras.utils.set_random_seed(run.cfg.seed)
     with run.strategy.scope():
         model = run.registry.get("model", run.cfg.model.name).build(run.cfg.model, data.spec.input_shape, data.spec.num_outputs)
         model.compile(**compile_kwargs_for(run, data.spec))
-    fit_stage(run, model, run.dataset("train", training=True, data=data), [HookCallback(run, prefix="baseline/")])
-    return model.evaluate(run.dataset("test", data=data), verbose=0, return_dict=True)
+    fit_stage(run, model, run.dataset("train", training=True, data=data), [], stage="baseline", prefix="baseline/")
+    return run.evaluate(model, data=data)

@@ -108,27 +108,24 @@ def fixmatch_dataset(labeled, pool):
 def train_fixmatch(run, model, labeled, pool, callbacks, cfg) -> None:
     """An epoch is one pass over the unlabeled pool (or ``trainer.steps_per_epoch`` steps);
     the ``pseudo/*`` diagnostics look at the pool's first ``technique.diagnostic_examples``."""
-    from tfexp.defaults import compile_kwargs_for
-
     t = run.cfg.trainer
     spec = labeled.spec
     with run.strategy.scope():
         weak, strong = augmenters(spec.input_shape, cfg.augment)
         trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u)
-        trainer.compile(optimizer=compile_kwargs_for(run, spec)["optimizer"])
+        # The run's model's own optimizer: the checkpoints hold the model with it, not the wrapper.
+        trainer.compile(optimizer=model.optimizer)
     seen = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
     if cfg.diagnostic_examples is not None:
         seen = seen.unbatch().take(cfg.diagnostic_examples).batch(INFERENCE_BATCH)
     diagnostics = PoolDiagnostics(model, seen, cfg.threshold, spec.class_names)
-    trainer.fit(
-        fixmatch_dataset(
+    run.fit(
+        trainer, stage="fixmatch", saves=model, prefix="",
+        train=fixmatch_dataset(
             run.dataset("train", training=True, data=labeled),
             run.dataset("train", training=True, data=pool, batch_size=cfg.mu * t.batch_size),
         ),
-        validation_data=run.dataset("val", data=labeled),
-        epochs=t.epochs,
+        val=run.dataset("val", data=labeled),
         steps_per_epoch=t.steps_per_epoch or math.ceil(pool.spec.size("train") / (cfg.mu * t.batch_size)),
         callbacks=[diagnostics, *callbacks],
-        verbose=t.verbose,
-        shuffle=False,  # the pipelines shuffle
     )

@@ -72,10 +72,13 @@ def round_training_set(run, labeled_data, path: Path, accepted: int):
 def train_pseudo_label(run, model, labeled, pool, callbacks, cfg) -> None:
     epochs = run.cfg.trainer.epochs
     path = run.output_dir / "semisup" / "pseudo-labels.tfrecord"
-    fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks)
+    # Each round is a stage: a resumed run skips the rounds it finished (relabeling the pool
+    # with their final weights) and continues the one it was in.
+    fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks, stage="round-0")
     for round_ in range(1, cfg.rounds + 1):
         tally = PseudoLabelTally(cfg.threshold, labeled.spec.class_names)
         accepted = label_pool(model, run.dataset("train", data=pool, batch_size=INFERENCE_BATCH), tally, path)
         run.log_metrics({f"pseudo/{k}": v for k, v in tally.stats().items()}, step=round_)
-        fit_stage(run, model, round_training_set(run, labeled, path, accepted), callbacks, initial_epoch=round_ * epochs)
+        train = round_training_set(run, labeled, path, accepted)
+        fit_stage(run, model, train, callbacks, stage=f"round-{round_}", initial_epoch=round_ * epochs)
     path.unlink(missing_ok=True)

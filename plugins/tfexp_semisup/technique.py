@@ -37,13 +37,14 @@ class SemiSupervised:
     def tfexp_configure(self, cfg):
         self.cfg = checked_config(cfg.technique)
 
-    @hookimpl
+    @hookimpl(wrapper=True)
     def tfexp_build_data(self, run):
-        from tfexp.defaults import tfexp_build_data as default_build_data
+        """The labeled view of whatever builds the run's data (the core, or another plugin)."""
         from tfexp_semisup.views import split_labeled
 
+        data = yield
         cfg = self.cfg
-        views = split_labeled(default_build_data(run), run.cfg.seed, cfg.labeled_fraction, cfg.labels_per_class, run.pipeline)
+        views = split_labeled(data, run.cfg.seed, cfg.labeled_fraction, cfg.labels_per_class, run.pipeline)
         self.pool = views.pool
         sizes = {"labeled": views.labeled.spec.size("train"), "unlabeled": self.pool.spec.size("train")}
         run.log_params({f"semisup.{side}_examples": n for side, n in sizes.items()})
@@ -51,24 +52,20 @@ class SemiSupervised:
 
     @hookimpl
     def tfexp_run_fit(self, run, model, data, callbacks):
+        """The method's stages, then the optional baseline stage, each through ``run.fit``."""
         method_trainer(self.cfg.method)(run, model, data, self.pool, callbacks, self.cfg)
-        return run.history
-
-    @hookimpl
-    def tfexp_after_fit(self, run, model, history):
         if self.cfg.baseline:
             from tfexp_semisup.fitting import train_baseline
 
             self.baseline_metrics = train_baseline(run, run.data)
+        return run.history
 
-    @hookimpl
+    @hookimpl(wrapper=True)
     def tfexp_evaluate(self, run, model, data):
-        """The default test metrics, plus ``baseline_<m>`` and, for every metric but the
-        loss, ``<m>_gain`` (method minus baseline) when the baseline was trained; the runner
-        logs them all as ``test_*``."""
-        from tfexp.defaults import tfexp_evaluate as default_evaluate
-
-        metrics = default_evaluate(run, model, data)
+        """The test metrics (the core's, or another plugin's), plus ``baseline_<m>`` and, for
+        every metric but the loss, ``<m>_gain`` (method minus baseline) when the baseline was
+        trained; the runner logs them all as ``test_*``."""
+        metrics = dict((yield))
         if self.baseline_metrics:
             for name, value in self.baseline_metrics.items():
                 metrics[f"baseline_{name}"] = value

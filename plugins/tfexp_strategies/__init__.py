@@ -114,14 +114,20 @@ def tfexp_before_fit(run, model):
 
 
 @hookimpl
-def tfexp_run_fit(run, model, data, callbacks):
+def tfexp_fit_stage(run, model, stage, train, val, epochs, callbacks):
     from tfexp_strategies.multi_worker import is_multi_worker
 
-    if is_multi_worker(run.strategy):
-        from tfexp_strategies.distributed_fit import fit
+    if not is_multi_worker(run.strategy):
+        return None
+    if train is not None or val is not None:
+        raise TfexpError(
+            f"stage {stage!r} trains on batches of its own, which the multi-worker loop cannot split over workers yet. "
+            f"Use a single-host strategy (mirrored, gpu, auto)."
+        )
+    from tfexp_strategies.distributed_fit import fit
 
-        return fit(run, model, data, callbacks)
-    return None
+    fit(run, model, callbacks, epochs)
+    return True
 
 
 @hookimpl

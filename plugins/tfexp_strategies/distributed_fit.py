@@ -18,7 +18,6 @@ Every worker runs every line here (collectives need all of them); only the chief
 
 from __future__ import annotations
 
-import itertools
 import logging
 import warnings
 
@@ -99,41 +98,31 @@ def steps_per_epoch(run, data) -> int:
     return steps
 
 
-def fit(run, model, data, callbacks) -> dict:
-    """Train like ``model.fit`` (from ``run.initial_epoch``, with ``trainer.nan_recovery``)."""
-    from tfexp.checkpoint import NanLoss, recover_from_nan
-
+def fit(run, model, callbacks, epochs: int) -> None:
+    """Train like ``model.fit`` from ``run.initial_epoch`` (the stage service around it
+    checkpoints and recovers from NaN)."""
     t = run.cfg.trainer
-    n_steps = steps_per_epoch(run, data)
+    n_steps = steps_per_epoch(run, run.data)
     replicas = run.strategy.num_replicas_in_sync
     if t.batch_size % replicas:
         log.warning("trainer.batch_size=%d (global) does not split evenly over %d replicas", t.batch_size, replicas)
     steps = steps_of(run, model)
-    train = distribute(run, "train", training=True)
-    val = distribute(run, "val")
-    iterator = iter(train)
-    for attempt in itertools.count(1):
-        try:
-            _train_epochs(run, model, steps, iterator, val, callbacks, n_steps)
-            detach(model)
-            return run.history
-        except NanLoss as exc:
-            if attempt > t.nan_recovery:
-                raise
-            recover_from_nan(run, model, exc, attempt)
+    iterator = iter(distribute(run, "train", training=True))
+    _train_epochs(run, model, steps, iterator, distribute(run, "val"), callbacks, n_steps, epochs)
+    detach(model)
 
 
-def _train_epochs(run, model, steps, iterator, val, callbacks, n_steps: int) -> None:
+def _train_epochs(run, model, steps, iterator, val, callbacks, n_steps: int, epochs: int) -> None:
     import keras
 
     t = run.cfg.trainer
     callback_list = keras.callbacks.CallbackList(
-        callbacks, add_history=True, add_progbar=t.verbose != 0, model=model, verbose=t.verbose, epochs=t.epochs, steps=n_steps
+        callbacks, add_history=True, add_progbar=t.verbose != 0, model=model, verbose=t.verbose, epochs=epochs, steps=n_steps
     )
     model.stop_training = False
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
-    for epoch in range(run.initial_epoch, t.epochs):
+    for epoch in range(run.initial_epoch, epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         for step in range(n_steps):

@@ -1,0 +1,102 @@
+"""The stage service: techniques say what a stage trains, the core runs it.
+
+Model Garden splits *what a step is* (the Task) from *who runs the loop* (the Trainer). A
+technique hands ``run.fit`` a compiled ``keras.Model`` whose ``train_step`` is the
+technique (a plain model, Keras' Distiller, a FixMatch model) and the batches of a data
+view; the core runs it through the strategy's loop (``tfexp_fit_stage``: ``model.fit`` on
+one host, tfexp's distributed loop under ``multi_worker``) with what every stage needs:
+checkpoints per stage and epoch, a resume that skips finished stages and continues the one
+it was in, the SIGTERM stop, NaN recovery, and metrics under the stage's prefix.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Sequence
+
+from tfexp.checkpoint import CheckpointState, NanLoss, finish_stage, recover_from_nan, restore_checkpoint
+
+
+def core_callbacks(run, stage: str = "", prefix: str = "", saves: Any = None) -> list:
+    """What the core attaches to every fit, in order: epoch metrics are logged before the
+    checkpoint flushes them."""
+    from tfexp.callbacks import CheckpointCallback, HookCallback, NanGuard, StopOnPreemption
+
+    callbacks = [HookCallback(run, prefix=prefix), NanGuard(), StopOnPreemption(run)]
+    if run.cfg.trainer.checkpoint_every:
+        callbacks.append(CheckpointCallback(run, stage, saves))
+    return callbacks
+
+
+def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None = None, first_epoch: int = 0,
+        steps_per_epoch: int | None = None, callbacks: Sequence = (), saves: Any = None, prefix: str | None = None) -> dict[str, list[float]]:
+    """Train ``model`` (compiled) for the stage ``stage`` and return the run's history.
+
+    ``train``/``val``: batches (default: the run's train and val splits); epochs
+    ``first_epoch`` to ``epochs`` (default ``trainer.epochs``: stages that continue one curve
+    start where the last ended); ``steps_per_epoch`` (default ``trainer.steps_per_epoch``);
+    ``callbacks`` run before the core's; ``saves``: the model the checkpoints hold when
+    ``model`` wraps it (a Distiller saves its student); metrics go under ``prefix`` (default
+    ``"<stage>/"``)."""
+    t = run.cfg.trainer
+    epochs = epochs or t.epochs
+    saves = saves or model
+    prefix = (f"{stage}/" if stage else "") if prefix is None else prefix
+    resumed = _resume(run, saves, stage, epochs)
+    if resumed == SKIP:
+        return run.history
+    if stage and resumed != CONTINUE:
+        run.initial_epoch = first_epoch
+    callbacks = [*callbacks, *core_callbacks(run, stage, prefix, saves)]
+    for attempt in itertools.count(1):
+        try:
+            run.hook.tfexp_fit_stage(run=run, model=model, stage=stage, train=train, val=val, epochs=epochs,
+                                     steps_per_epoch=steps_per_epoch or t.steps_per_epoch, callbacks=callbacks)
+            break
+        except NanLoss as exc:
+            if attempt > t.nan_recovery:
+                raise
+            recover_from_nan(run, saves, exc, attempt)
+    if t.checkpoint_every:
+        finish_stage(run, saves, stage, epochs)
+    run.initial_epoch = 0  # the next stage starts at its first epoch
+    return run.history
+
+
+SKIP, CONTINUE = "skip", "continue"
+
+
+def _resume(run, model, stage: str, epochs: int) -> str | None:
+    """After ``resume=``: load a finished stage's weights (SKIP it) or the checkpoint of the
+    stage the run was in (CONTINUE it). The run's one stage ("") was restored with the model."""
+    state: CheckpointState | None = run.info.get("resume")
+    if state is None or not stage:
+        return None
+    done = state.finished.get(stage)
+    with run.strategy.scope():
+        if done and done["epoch"] + 1 >= epochs:
+            restore_checkpoint(run, model, state, done["path"])
+            return SKIP
+        if state.stage == stage:
+            restore_checkpoint(run, model, state)
+            return CONTINUE
+        if done:  # trainer.epochs grew: train the finished stage longer
+            restore_checkpoint(run, model, CheckpointState(done["epoch"], done["path"], None), done["path"])
+            return CONTINUE
+    return None
+
+
+def skipped(run, stage: str) -> bool:
+    """Whether a resumed run finished ``stage`` before (e.g. to log its model only once)."""
+    state = run.info.get("resume")
+    return bool(state and stage in state.finished)
+
+
+def evaluate(run, model, split: str = "test", *, data: Any = None, batches: Any = None, prefix: str = "") -> dict[str, float]:
+    """``model.evaluate`` on ``split`` of ``data`` (default: the run's) or on ``batches``;
+    with a ``prefix``, logged as ``<prefix><split>_<name>`` at step ``trainer.epochs``."""
+    metrics = model.evaluate(batches if batches is not None else run.dataset(split, data=data), verbose=0, return_dict=True)
+    metrics = {k: float(v) for k, v in metrics.items()}
+    if prefix:
+        run.log_metrics({f"{prefix}{split}_{k}": v for k, v in metrics.items()}, step=run.cfg.trainer.epochs)
+    return metrics
