@@ -60,7 +60,7 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
         ("mlp", "1", "FINISHED"), ("mlp", "2", "FINISHED"), ("cnn", "1", "FINISHED"), ("cnn", "2", "FINISHED")
     ]
     assert "Sweep finished: 4 jobs, 0 failed" in result.stdout + result.stderr
-    assert f"/runs/{parent.info.run_id}?workflowType=machine_learning" in result.stderr
+    assert f"/runs/{parent.info.run_id}?workflowType=machine_learning" in result.stdout + result.stderr
 
     # TensorBoard's HParams dashboard sees the swept values of each job
     (job_dir,) = (tmp_path / "multirun").glob("*/*/3/tensorboard")
