@@ -21,6 +21,12 @@ def test_debug_fast_run_tracks_episodes_updates_evaluations_and_the_policy(tmp_p
     assert f"rl: {agent} on CartPole-v1, 1 rounds x 5 iterations x 256 env steps" in result.stderr
     (run,) = mlflow_runs(tmp_path)
     assert run.info.status == "FINISHED" and run.data.params["technique.agent"] == agent
+    # the run says what was trained on what: the agent and the env, not model=mlp data=digits
+    assert run.data.tags["tfexp.agent"] == agent and run.data.tags["tfexp.env"] == "CartPole-v1"
+    assert run.info.run_name.startswith("rl-")  # the preset's name
+    assert f"tfexp run FINISHED: technique=rl agent={agent} env=CartPole-v1" in result.stderr
+    assert "test_solved=no" in result.stderr or "test_solved=yes" in result.stderr
+    assert list((tmp_path / "outputs").glob(f"*/*/export/{agent}-CartPole-v1/1"))
     expected = {"episode/return", "episode/length", "update/learning_rate", "eval_return_mean", "eval_return_std",
                 "env_steps", "env_steps_per_second", "test_eval_return_mean", "test_eval_return_std", "test_solved"}
     assert expected | AGENT_METRICS[agent] <= set(run.data.metrics)

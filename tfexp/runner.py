@@ -169,12 +169,18 @@ def _reset_keras_state() -> None:
     keras.mixed_precision.set_global_policy("float32")
 
 
+def shown(name: str, value: float) -> str:
+    """A summary value: 4 significant digits (an accuracy, a return of 487.3), and a
+    ``*solved`` flag as yes/no."""
+    return ("yes" if value else "no") if name.endswith("solved") else f"{value:.4g}"
+
+
 def _print_summary(run: Run, status: str) -> None:
     metrics = {**{k: v[-1] for k, v in run.history.items() if k.startswith("val_")}, **run.test_metrics}
     subject = " ".join(f"{k}={v}" for k, v in run.subject.items())
     lines = [f"tfexp run {status}: technique={run.cfg.technique.name} {subject}"]
     if metrics:
-        lines.append("  " + "  ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
+        lines.append("  " + "  ".join(f"{k}={shown(k, v)}" for k, v in sorted(metrics.items())))
     lines.append(f"  outputs: {run.output_dir}")
     lines += [f"  {line}" for line in run.summary]
     log.info("\n".join(lines))

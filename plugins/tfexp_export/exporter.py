@@ -68,7 +68,7 @@ def base_dir(run, cfg: ExportConfig) -> Path:
 
 def export_run(run, model, cfg: ExportConfig) -> Export:
     """Write every format of ``cfg.formats`` into a staging directory, then publish it."""
-    name = cfg.model_name or run.cfg.model.name
+    name = cfg.model_name or run.subject.get("model") or "-".join(run.subject.values())  # RL: ppo-CartPole-v1
     model_dir = base_dir(run, cfg) / name
     staged = staging_dir(model_dir)
     try:

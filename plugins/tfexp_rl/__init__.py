@@ -37,6 +37,7 @@ class RL:
         from tfexp_rl.envs import check_rendering, describe_env
 
         self.rl = rl = check_rl_config(cfg.technique)
+        self.subject = {"agent": rl.agent, "env": rl.env_id}  # run name, tags, summary, export name
         if cfg.strategy.name != "default":
             raise ConfigError(f"strategy={cfg.strategy.name}: the rl technique trains on one device with its own loop. Use strategy=default.")
         self.env_kwargs = dict(rl.env_kwargs)
