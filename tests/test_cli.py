@@ -120,3 +120,16 @@ def test_run_with_a_raising_installed_plugin_ends_failed(tmp_path):
     assert "error/traceback.txt" in artifact_paths(tmp_path, run.info.run_id)
     (log_file,) = (tmp_path / "outputs").glob("*/*/tfexp.log")
     assert "Traceback" in log_file.read_text()
+
+
+def test_help_has_examples_and_no_internal_groups(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tfexp", "--help"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert out.startswith("tfexp: ") and out.count("  python -m tfexp") >= 5
+    assert "experiment: baseline, distill" in out and "schema/" not in out
+
+
+@pytest.mark.parametrize("preset", ["experiment=baseline", "+experiment=baseline"])
+def test_presets_work_with_and_without_plus(tmp_path, preset):
+    out = subprocess.run([sys.executable, "-m", "tfexp", preset, "--cfg", "job"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "experiment_name: baseline" in out.stdout and "epochs: 30" in out.stdout

@@ -41,7 +41,8 @@ def main(cfg: DictConfig) -> float:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Preempted): the run is KILLED, resumable
         run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
         if CheckpointState.read(run_dir) is None and not cfg.get("resume"):
-            log.error("tfexp: stopped (%s); not resumable: trainer.checkpoint_every=0 kept no checkpoint", type(exc).__name__)
+            why = "trainer.checkpoint_every=0" if not cfg.trainer.checkpoint_every else f"technique={cfg.technique.name}"
+            log.error("tfexp: stopped (%s); not resumable: %s kept no checkpoint", type(exc).__name__, why)
         else:
             log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)
         sys.exit(143 if isinstance(exc, Preempted) else 130)
@@ -64,7 +65,24 @@ def cli() -> None:
 
     sys.argv[1:] = hydra_overrides(sys.argv[1:])  # data.features.x=float32[64] as written
     quiet_libraries()
-    main()
+    if {"--help", "-h"} & set(sys.argv[1:]):
+        help_without_schemas()
+    else:
+        main()
+
+
+def help_without_schemas() -> None:
+    """Hydra's ``--help`` (our template in conf/config.yaml) without the ``schema/*``
+    groups: they hold the typed defaults the YAML files extend, not options to pick."""
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            main()
+    finally:  # Hydra exits after printing the help
+        print("".join(line for line in text.getvalue().splitlines(keepends=True) if not line.startswith("schema/")), end="")
 
 
 if __name__ == "__main__":

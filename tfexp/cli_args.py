@@ -14,4 +14,6 @@ _FEATURE = re.compile(r"^(data\.features\.[\w-]+)=(\w+(?:\[[\d, ]*\])?)$")
 
 
 def hydra_overrides(args: list[str]) -> list[str]:
-    return [_FEATURE.sub(r"++\1='\2'", arg) for arg in args]
+    # `experiment: null` is in the defaults list (`experiment=NAME`); the older
+    # `+experiment=NAME` would add it twice.
+    return [_FEATURE.sub(r"++\1='\2'", arg.removeprefix("+") if arg.startswith("+experiment=") else arg) for arg in args]
