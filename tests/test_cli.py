@@ -133,3 +133,8 @@ def test_presets_work_with_and_without_plus(tmp_path, preset):
     out = subprocess.run([sys.executable, "-m", "tfexp", preset, "--cfg", "job"], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "experiment_name: baseline" in out.stdout and "epochs: 30" in out.stdout
+
+
+def test_misspelled_key_suggests_the_real_one(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tfexp", "trainer.epoch=3", "debug=fast"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 1 and "trainer.epoch: did you mean trainer.epochs?" in out.stderr

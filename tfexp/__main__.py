@@ -67,8 +67,15 @@ def cli() -> None:
     quiet_libraries()
     if {"--help", "-h"} & set(sys.argv[1:]):
         help_without_schemas()
-    else:
+        return
+    try:
         main()
+    except SystemExit as exc:  # Hydra's config errors exit 1 after printing their message
+        from tfexp.suggest import did_you_mean
+
+        if exc.code == 1 and (hints := did_you_mean(sys.argv[1:])):
+            print("\n".join(hints), file=sys.stderr)
+        raise
 
 
 def help_without_schemas() -> None:
