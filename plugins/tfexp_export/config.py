@@ -34,7 +34,8 @@ class ExportConfig:
     """Base directory of ``<model_name>/<version>/``; null: ``<output_dir>/export``.
     Share one between runs and each run adds the next version."""
     model_name: Optional[str] = None
-    """The ``<model_name>`` directory (TensorFlow Serving's model name); null: ``model.name``."""
+    """The ``<model_name>`` directory (TensorFlow Serving's model name); null: ``model.name``
+    (RL: ``<agent>-<env>``, e.g. ``ppo-CartPole-v1``)."""
     signature_name: str = "serving_default"
     tflite: TFLiteConfig = field(default_factory=TFLiteConfig)
 
