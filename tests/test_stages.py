@@ -163,3 +163,13 @@ def test_pseudo_label_killed_in_a_round_resumes_that_round_at_its_epoch(tmp_path
     client = MlflowClient(store_uri(tmp_path))
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_loss")) == list(range((rounds + 1) * epochs))
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "pseudo/accepted")) == list(range(1, rounds + 1))
+
+
+@pytest.mark.slow
+def test_sigterm_stops_rl_after_the_next_update(tmp_path):
+    proc = start_run(tmp_path, ["+experiment=rl", "trainer.verbose=0", "tracking.flush_interval_s=0.2", "tracking.log_model=false"])
+    run_id = wait_for_metric(tmp_path, proc, "update/policy_loss")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 143
+    assert MlflowClient(store_uri(tmp_path)).get_run(run_id).info.status == "KILLED"
+    assert "not resumable: technique=rl kept no checkpoint" in proc.stderr.read()
