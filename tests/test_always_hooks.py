@@ -1,5 +1,5 @@
 """``tfexp_on_run_error`` and ``tfexp_after_run`` run to the end whatever one plugin does;
-SIGHUP stops a run like SIGTERM."""
+a firstresult hook's wrong type names its plugin; SIGHUP stops a run like SIGTERM."""
 
 from __future__ import annotations
 
@@ -94,3 +94,15 @@ def test_sighup_stops_the_run_as_killed_and_resumable(tmp_path):
     assert proc.wait(timeout=120) == 143, proc.stderr.read()
     run = MlflowClient(store_uri(tmp_path)).get_run(run_id)
     assert run.info.status == "KILLED" and "tfexp.resumable" in run.data.tags
+
+
+class ReturnsWrongTypes:
+    @hookimpl
+    def tfexp_evaluate(self, run, model, data):
+        return [0.5]
+
+
+def test_a_firstresult_hook_returning_the_wrong_type_names_the_plugin_and_the_type(tmp_path):
+    with pytest.raises(TypeError, match=r"plugin ReturnsWrongTypes returned a list from tfexp_evaluate, expected a collections.abc.Mapping"):
+        tiny_run(tmp_path, plugins=[ReturnsWrongTypes()])
+    assert only_run(tmp_path).info.status == "FAILED"

@@ -10,11 +10,12 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from tfexp.always_hooks import call_isolated
+from tfexp.always_hooks import call_isolated, first_result
 from tfexp.config import apply_debug, validate
 from tfexp.errors import TfexpError
 from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
@@ -79,7 +80,7 @@ def _execute(run: Run) -> None:
         hook.tfexp_after_strategy_created(run=run, strategy=run.strategy)
         run.data = data = checked_data(hook.tfexp_build_data(run=run), cfg.data.name)
         with run.strategy.scope():
-            run.model = model = hook.tfexp_build_model(run=run, data=data)
+            run.model = model = first_result(run.plugin_manager, "tfexp_build_model", keras.Model, run=run, data=data)
             compile_kwargs = compile_kwargs_for(run, data.spec)
             hook.tfexp_before_compile(run=run, model=model, compile_kwargs=compile_kwargs)
             model.compile(**compile_kwargs)
@@ -91,7 +92,7 @@ def _execute(run: Run) -> None:
         if cfg.trainer.checkpoint_every:
             mark_trained(run)
         hook.tfexp_after_fit(run=run, model=model, history=history)
-        run.test_metrics = {f"test_{k}": float(v) for k, v in hook.tfexp_evaluate(run=run, model=model, data=data).items()}
+        run.test_metrics = {f"test_{k}": float(v) for k, v in first_result(run.plugin_manager, "tfexp_evaluate", Mapping, run=run, model=model, data=data).items()}
         run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)
         _log_objective(run)
         hook.tfexp_export_model(run=run, model=model)
