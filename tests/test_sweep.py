@@ -61,6 +61,9 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     ]
     assert "Sweep finished: 4 jobs, 0 failed" in result.stdout + result.stderr
     assert f"/runs/{parent.info.run_id}?workflowType=machine_learning" in result.stdout + result.stderr
+    # the parent's overview page describes the result: best job and the job table
+    note = parent.data.tags["mlflow.note.content"]
+    assert f"**Best:** job {best.data.tags['tfexp.job']}" in note and "| job | model | seed | status |" in note
 
     # TensorBoard's HParams dashboard sees the swept values of each job
     (job_dir,) = (tmp_path / "multirun").glob("*/*/3/tensorboard")

@@ -174,6 +174,14 @@ def register_best_model(client, parent_id: str, summary: Summary, name: str, ali
     summary.registered = describe(name, alias, version)
 
 
+def overview(summary: Summary, objective: str, table_md: str) -> str:
+    """The parent's description (markdown on its overview page in the MLflow UI): the best
+    job, then the job table, so the result needs no click into the artifacts."""
+    best = summary.best
+    head = f"**Best:** job {best.job} ({best.config_key}): {objective} = {best.objective:.4g}, run {best.run_id}" if best else "**No job finished.**"
+    return f"Sweep of {len(summary.rows)} jobs, objective `{objective}`. {head}\n\n{table_md}"
+
+
 def summarize(client, parent_id: str, sweep_dir: Path, objective: str, direction: str, register_best: str | None = None, alias: str = "candidate") -> Summary:
     """Write the summary files, log them on the parent, and close it (FAILED if any job failed);
     with ``register_best``, register the best job's model."""
@@ -198,6 +206,7 @@ def summarize(client, parent_id: str, sweep_dir: Path, objective: str, direction
         client.set_tag(parent_id, "tfexp.best_job", str(best.job))
         metrics.append(Metric("best_objective", best.objective, now, 0))
     metrics += [Metric("jobs_failed", len(summary.failed), now, 0), Metric("jobs_pruned", len(summary.pruned), now, 0)]
+    client.set_tag(parent_id, "mlflow.note.content", overview(summary, objective, files[1].read_text()))
     client.log_batch(parent_id, metrics=metrics)
     client.set_terminated(parent_id, "FAILED" if summary.failed else "FINISHED")
     if register_best and summary.best:
