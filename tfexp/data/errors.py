@@ -20,11 +20,14 @@ _UNPARSED = re.compile(r"Key: ([^,\s]+), Index: \d+\.\s+(.*?)\s*$", re.MULTILINE
 
 def check_records(ok, message, value):
     """``value``, once ``ok`` (a scalar bool tensor) holds; else the pipeline fails with
-    ``message`` (a string tensor: it can name the file of the bad record)."""
+    ``message()`` (a string tensor, built only on failure: good batches pay one test)."""
     import tensorflow as tf
 
-    with tf.control_dependencies([tf.debugging.Assert(ok, [tf.strings.join([TAG, message])])]):
-        return tf.identity(value)
+    def fail():
+        with tf.control_dependencies([tf.debugging.Assert(False, [tf.strings.join([TAG, message()])])]):
+            return tf.identity(value)
+
+    return tf.cond(ok, lambda: tf.identity(value), fail)
 
 
 def read_error(exc: BaseException) -> ConfigError | None:

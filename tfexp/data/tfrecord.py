@@ -93,11 +93,14 @@ def check_labels(labels, name: str, num_classes: int):
     from tfexp.data.errors import check_records
 
     ok = (labels >= 0) & (labels < num_classes)
-    bad = tf.argmin(tf.cast(ok, tf.int32))
-    message = tf.strings.join([
-        f"label '{name}' is ", tf.strings.as_string(labels[bad]),
-        f" in a record, outside 0..{num_classes - 1} (data.num_classes={num_classes}); fix the label or data.num_classes",
-    ])
+
+    def message():
+        bad = labels[tf.argmin(tf.cast(ok, tf.int32))]
+        return tf.strings.join([
+            f"label '{name}' is ", tf.strings.as_string(bad),
+            f" in a record, outside 0..{num_classes - 1} (data.num_classes={num_classes}); fix the label or data.num_classes",
+        ])
+
     return check_records(tf.reduce_all(ok), message, labels)
 
 
