@@ -72,6 +72,10 @@ def test_two_workers_read_their_own_shards_and_match_one_worker(tmp_path):
     mine = [set(files.split(", ")) for (((worker, files),), index) in zip(read, "01") if worker == index]
     assert len(mine) == 2 and not mine[0] & mine[1]
     assert {os.path.basename(f) for f in mine[0] | mine[1]} == {f"train-{i}.tfrecord" for i in range(SHARDS)}
+    import tensorflow as tf
+
+    records = [sum(1 for _ in tf.data.TFRecordDataset(sorted(files))) for files in mine]
+    assert records == [SHARDS * PER_SHARD // 2] * 2  # each worker reads half of the 64 train records, once per pass
 
     two, one = final_weights(tmp_path / "outputs" / "worker0"), final_weights(tmp_path / "outputs" / "single")
     moved = [name for name in one if "_trainable_variables" in name]
