@@ -87,6 +87,7 @@ def test_preset_on_tfrecord_shards(tmp_path, tfrecord_digits):
     assert not list(tmp_path.rglob(CACHE_DIR))
 
 
+@pytest.mark.slow
 def test_live_teacher_on_tfrecord_shards(tmp_path, tfrecord_digits):
     run = tiny_run(tmp_path, ["+experiment=distill", *tfrecord_digits, "technique.cache_teacher_logits=false", "tracking=none"])
     assert "student/val_distillation_loss" in run.history and "test_accuracy" in run.test_metrics

@@ -300,6 +300,7 @@ def test_the_same_examples_keep_their_labels_in_arrays_and_in_shards(digits_shar
     assert rows(from_shards.labeled) == rows(from_arrays.labeled) and rows(from_shards.pool) == rows(from_arrays.pool)
 
 
+@pytest.mark.slow
 def test_every_method_finishes_with_its_diagnostics_logged(tmp_path, digits_shards):
     result = run_cli(
         ["-m", "+experiment=semisup", "debug=fast", "data=tfrecord", f"data.schema={digits_shards}", f"technique.method={','.join(METHODS)}",

@@ -114,6 +114,7 @@ def test_grid_sampler_prunes_the_bad_trial_and_the_summary_counts_it(tmp_path):
     assert "Sweep finished: 2 jobs, 0 failed, 1 pruned" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_killed_study_resumes_where_it_stopped(tmp_path):
     args = [*OPTUNA, "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler=random"]
     kill_when(args, "#2 : ", cwd=tmp_path)
@@ -140,6 +141,7 @@ def test_a_killed_study_resumes_where_it_stopped(tmp_path):
     assert parent_and_children(tmp_path)[0].info.run_id == parent.info.run_id
 
 
+@pytest.mark.slow
 def test_a_killed_grid_sweep_resumes_with_sweep_resume(tmp_path):
     args = ["-m", "seed=1,2,3", *FAST]
     kill_when(args, "#2 : seed=3", cwd=tmp_path)
@@ -182,6 +184,7 @@ def test_bad_sweeper_settings_are_one_clear_error(tmp_path, override, message):
     assert result.returncode != 0 and message in result.stderr, result.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_a_multi_objective_sweep_writes_its_pareto_front(tmp_path):
     """Accuracy against size (``model.params``) with NSGA-II, as for distillation students."""
     args = [
