@@ -16,6 +16,7 @@ PROCESSES = 8
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_processes_started_together_in_a_fresh_directory_all_record_their_runs(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     procs = [

@@ -64,6 +64,7 @@ def wait_for_stage(tmp_path, proc, stage: str, epoch: int, timeout: float = 300)
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_distill_sigterm_in_teacher_then_kill_in_student_resumes_each_stage_where_it_stopped(tmp_path):
     proc = start_run(tmp_path, DISTILL)
     run_dir = wait_for_stage(tmp_path, proc, "teacher", 1)

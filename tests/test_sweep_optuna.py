@@ -156,6 +156,7 @@ def test_a_killed_grid_sweep_resumes_with_sweep_resume(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_joblib_trials_share_the_study(tmp_path):
     args = [*OPTUNA, "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
     result = run_cli(args, cwd=tmp_path)
