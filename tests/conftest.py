@@ -70,6 +70,15 @@ def spawn_tfexp(args: list[str], cwd, tf_config: dict | None = None) -> subproce
     return subprocess.Popen([sys.executable, "-m", "tfexp", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def outputs_of(procs: list[subprocess.Popen], timeout: float = 900) -> list[str]:
+    """Each process's output once all have ended (any still running after ``timeout`` is killed)."""
+    try:
+        return [p.communicate(timeout=timeout)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+
+
 class MlflowServer:
     """A real ``mlflow server`` on 127.0.0.1 with a temporary sqlite backend; can be
     stopped and started again on the same port (to test a lost server)."""

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import free_ports, spawn_tfexp
+from conftest import free_ports, outputs_of, spawn_tfexp
 from test_strategies_multi_worker import final_weights
 
 from tfexp.data.convert import serialize, write_shards
@@ -60,11 +60,7 @@ def test_two_workers_read_their_own_shards_and_match_one_worker(tmp_path):
     procs = [spawn_tfexp([*common, "strategy=multi_worker", f"hydra.run.dir=outputs/worker{i}"], tmp_path, {"cluster": cluster, "task": {"type": "worker", "index": i}})
              for i in range(2)]
     procs.append(spawn_tfexp([*common, "hydra.run.dir=outputs/single", "tracking.experiment_name=single"], tmp_path))
-    try:
-        outputs = [p.communicate(timeout=900)[0] for p in procs]
-    finally:
-        for p in procs:
-            p.kill()
+    outputs = outputs_of(procs)
     for proc, output in zip(procs, outputs):
         assert proc.returncode == 0 and "tfexp run FINISHED" in output, output[-4000:]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import free_ports, spawn_tfexp
+from conftest import free_ports, outputs_of, spawn_tfexp
 from mlflow import MlflowClient
 
 from tfexp.checkpoint import CheckpointState
@@ -40,11 +40,7 @@ def final_weights(run_dir) -> dict:
 def test_two_workers_train_one_model_and_only_the_chief_tracks(tmp_path):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = [start_worker(i, cluster, tmp_path) for i in range(2)]
-    try:
-        outputs = [w.communicate(timeout=900)[0] for w in workers]
-    finally:
-        for w in workers:
-            w.kill()
+    outputs = outputs_of(workers)
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 0, output[-4000:]
         assert "tfexp run FINISHED" in output
