@@ -14,12 +14,18 @@ Hooks fire in this order during one run (see docs/design.md):
 Tracking hooks (``tfexp_log_*``, ``tfexp_set_tags``) fire whenever anything calls the
 run's tracking sink (:class:`tfexp.run.Run`); trackers implement them.
 
+Sweep hooks (``tfexp_sweep_*``) fire around a multirun, from the core's Hydra callback
+(tfexp/sweep.py): start, each job's end, end with the summary the core computed.
+Resolver hooks (``tfexp_locate_run``, ``tfexp_load_model``) answer what only a tracker knows:
+where a run id's run lives, how to load a model from a tracker's URI.
+
 Only hooks that *produce* something are ``firstresult``; the built-in defaults of those
 are ``trylast`` so that any plugin or technique can take over.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import pluggy
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from tfexp.components import DatasetSpec, ModelSpec, StrategySpec, TechniqueSpec
     from tfexp.data import Data
     from tfexp.run import Run
+    from tfexp.sweep_records import Sweep, SweepJob, SweepSummary
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -196,3 +203,45 @@ def tfexp_log_model(run: Run, model: keras.Model, name: str) -> None:
 @hookspec
 def tfexp_log_artifact(run: Run, path: str, artifact_path: str | None) -> None:
     """Record a file or directory produced by the run under ``artifact_path``."""
+
+
+# -- sweep ----------------------------------------------------------------------------
+
+
+@hookspec
+def tfexp_sweep_start(sweep: Sweep) -> None:
+    """A multirun starts, in the process that launches its jobs, before the first job.
+
+    Trackers open their record of the sweep (MLflow: the parent run) and keep a reference in
+    ``sweep.refs[<name>]``: every job's process sees the same :class:`~tfexp.sweep_records.Sweep`
+    (:func:`tfexp.sweep.current_sweep`), so a job's run can join it. With ``sweep.resume``, a
+    tracker that finds this sweep's earlier record fills ``sweep.finished``: those jobs are
+    not trained again."""
+
+
+@hookspec
+def tfexp_sweep_job_end(sweep: Sweep, job: SweepJob) -> None:
+    """A job ended (FINISHED, FAILED or PRUNED), in the job's own process (a joblib or Ray
+    worker under those launchers); ``job.run_refs`` names the job's run in each tracker."""
+
+
+@hookspec
+def tfexp_sweep_end(sweep: Sweep, summary: SweepSummary) -> None:
+    """Every job ended; the core has written ``summary.files`` under ``<sweep dir>/summary``.
+    Trackers record the summary (MLflow: files, metrics, description on the parent run) and
+    close their record, FAILED when ``summary.failed``."""
+
+
+# -- resolvers ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def tfexp_locate_run(cfg: DictConfig, ref: str) -> Path | None:
+    """Return the output directory of the run ``ref`` names (``resume=<ref>``, e.g. an MLflow
+    run id), or None when ``ref`` is not a run this tracker knows."""
+
+
+@hookspec(firstresult=True)
+def tfexp_load_model(cfg: DictConfig, uri: str) -> keras.Model | None:
+    """Return the Keras model at a tracker's ``uri`` (``runs:/<id>/model``, ``models:/name@alias``),
+    or None when the scheme is not this tracker's. Must not change process-wide tracker state."""
