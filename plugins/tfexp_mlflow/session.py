@@ -115,10 +115,15 @@ def run_tags(run) -> dict[str, str]:
     return tags
 
 
+def latest_metrics(client, run_id: str) -> list:
+    """Every metric's value at its last step, as stored (``mlflow.entities.Metric``)."""
+    keys = client.get_run(run_id).data.metrics
+    return [max(client.get_metric_history(run_id, key), key=lambda m: m.step) for key in keys]
+
+
 def last_logged_steps(client, run_id: str) -> dict[str, int]:
     """The last step of every metric a (reopened) run already has."""
-    keys = client.get_run(run_id).data.metrics
-    return {key: max(m.step for m in client.get_metric_history(run_id, key)) for key in keys}
+    return {m.key: m.step for m in latest_metrics(client, run_id)}
 
 
 @dataclass
@@ -217,11 +222,14 @@ class Session:
         mlflow.log_input(MetaDataset(source, name=name, digest=data.fingerprint(), schema=schema), context="training")
 
     def log_keras_model(self, model, data, name: str) -> None:
-        """Keras flavor with a signature. (mlflow 3.17's keras flavor cannot save an
-        ``input_example``: it writes the example before creating the model directory.)"""
+        """Keras flavor with a signature, linked to the run's final metrics (its page in the
+        UI shows them; MLflow's default links step 0, the first epoch's). (mlflow 3.17's keras
+        flavor cannot save an ``input_example``: it writes the example before creating the
+        model directory.)"""
         import keras
         import mlflow
         import tensorflow as tf
+        from mlflow.entities import Metric
         from mlflow.models import infer_signature
 
         signature = None
@@ -230,7 +238,18 @@ class Session:
             signature = infer_signature(example, model.predict(example, verbose=0))
         # Explicit requirements: MLflow's inference of them costs ~30 s per model here.
         requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.version.VERSION}"]
-        mlflow.keras.log_model(model, name=name, signature=signature, pip_requirements=requirements)
+        final = self.final_metrics()
+        step = max((m.step for m in final), default=0)  # MLflow links the metrics at this step
+        info = mlflow.keras.log_model(model, name=name, signature=signature, pip_requirements=requirements, step=step)
+        earlier = [Metric(m.key, m.value, m.timestamp, m.step, model_id=info.model_id) for m in final if m.step != step]
+        if earlier:  # the last epoch's values: same points as the run's, now also the model's
+            self.client.log_batch(self.run_id, metrics=earlier)
+
+    def final_metrics(self) -> list:
+        """What the trained model scored: each metric's last value (test metrics, the last
+        epoch's), written out first; system metrics describe the machine, not the model."""
+        self.buffer.flush()
+        return [m for m in latest_metrics(self.client, self.run_id) if not m.key.startswith("system/")]
 
     def finish(self, run, status: str) -> None:
         """Flush (retrying a lost server), upload the log, end the run; what cannot reach
