@@ -62,7 +62,7 @@ def test_debug_fast_run_is_tracked_in_mlflow_and_tensorboard(tmp_path):
     experiment = MlflowClient(store_uri(tmp_path)).get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI's training view
     artifacts = artifact_paths(tmp_path, run.info.run_id)
-    assert {"config/config.yaml", "config/hydra/overrides.yaml", "plots/confusion_matrix.png", "logs/tfexp.log", "model_summary.txt"} <= artifacts
+    assert {"config/config.yaml", "config/hydra/overrides.yaml", "confusion_matrix.png", "logs/tfexp.log", "model_summary.txt"} <= artifacts
     assert any(a.startswith("tensorboard/events.out.tfevents") for a in artifacts)
     (model_output,) = run.outputs.model_outputs
     import mlflow

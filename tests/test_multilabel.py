@@ -287,7 +287,7 @@ def test_debug_fast_run_is_tracked_with_metrics_thresholds_and_predictor(tmp_pat
             "test_baseline_micro_f1", "val_micro_f1"} <= set(metrics)
     assert not any("accuracy" in k and "subset" not in k for k in metrics)
     artifacts = artifact_paths(tmp_path, run.info.run_id)
-    assert {"multilabel/thresholds.json", "multilabel/per_label_report.csv", "multilabel/featurizer.joblib", "plots/pr_curves.png"} <= artifacts
+    assert {"multilabel/thresholds.json", "multilabel/per_label_report.csv", "multilabel/featurizer.joblib", "pr_curves.png"} <= artifacts
 
     import mlflow
     import pandas as pd

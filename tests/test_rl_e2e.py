@@ -35,7 +35,7 @@ def test_debug_fast_run_tracks_episodes_updates_evaluations_and_the_policy(tmp_p
     episodes = MlflowClient(store_uri(tmp_path)).get_metric_history(run.info.run_id, "episode/return")
     steps = [m.step for m in episodes]
     assert len(episodes) >= 5 and steps == sorted(steps) and steps[-1] <= 5 * 256  # step = env steps
-    assert "plots/return_curve.png" in artifact_paths(tmp_path, run.info.run_id)
+    assert "return_curve.png" in artifact_paths(tmp_path, run.info.run_id)
 
     assert len(run.outputs.model_outputs) == 1  # the policy (PPO) or Q-network (DQN) is the run's model
     model, env_id, env_kwargs = load_policy(run.info.run_id, store_uri(tmp_path))

@@ -94,14 +94,29 @@ class Run:
         self.hook.tfexp_log_model(run=self, model=model, name=name)
 
     def log_figure(self, figure: Any, filename: str) -> Path:
-        """Save a matplotlib figure under ``<output_dir>/plots`` and log it."""
+        """Save a matplotlib figure under ``<output_dir>/plots`` and log it at the artifact
+        root, where a compare view finds the same file in every run."""
         import matplotlib.pyplot as plt
 
         path = self.output_dir / "plots" / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(figure)
-        self.log_artifact(path, "plots")
+        self.log_artifact(path)
+        return path
+
+    def log_table(self, rows: list[dict[str, Any]], filename: str) -> Path:
+        """Save ``rows`` (one dict per row, same keys) as CSV under ``<output_dir>/tables``
+        and log it at the artifact root (the MLflow UI shows a ``.csv`` as a table)."""
+        import csv
+
+        path = self.output_dir / "tables" / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        self.log_artifact(path)
         return path
 
     def fit(self, model: Any, **stage: Any) -> dict[str, list[float]]:
