@@ -201,3 +201,25 @@ def test_a_multi_objective_sweep_writes_its_pareto_front(tmp_path):
     assert len(children) == 2 and all(t.values[1] > 1000 for t in study.trials)  # parameter counts, not accuracies
     assert "study/pareto_front.png" in artifact_paths(tmp_path, parent.info.run_id)
     assert parent.data.tags["tfexp.pareto_trials"]
+
+
+@pytest.mark.parametrize("preset,experiment", [("supervised_optuna", "baseline"), ("distill_optuna", "distill")])
+def test_presets_search_with_tpe_after_a_random_start(tmp_path, preset, experiment):
+    """TPE's default start-up (10 trials) would make a 10-trial study random search: the
+    presets run 30 trials, 10 of them random, and the other 20 move towards the best."""
+    import math
+
+    from tfexp.testing import compose
+
+    sweeper = compose([f"+experiment={experiment}", f"hparams_search={preset}"], with_hydra=True).hydra.sweeper
+    space, _ = search_space.parse([f"{key}={value}" for key, value in sweeper.params.items()])
+    sampler = make_sampler(SimpleNamespace(sampler=sweeper.sampler, n_trials=sweeper.n_trials, n_startup_trials=sweeper.n_startup_trials, seed=0))
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    distances = []
+    for _ in range(sweeper.n_trials):
+        trial = study.ask(fixed_distributions=space)
+        distances.append(abs(math.log10(trial.params["trainer.learning_rate"] / 0.005)))  # 0.005: the best rate
+        study.tell(trial, -distances[-1])
+    startup = sweeper.n_startup_trials
+    assert type(sampler).__name__ == "TPESampler" and sweeper.n_trials == 30 and startup == 10
+    assert sorted(distances[startup:])[len(distances[startup:]) // 2] < sorted(distances[:startup])[startup // 2]

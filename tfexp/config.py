@@ -27,6 +27,35 @@ class BestCheckpointConfig:
 
 
 @dataclass
+class LRScheduleConfig:
+    name: str = "constant"
+    """constant | cosine (to ``min_lr``, after ``warmup_epochs``) | step (times ``decay_rate``
+    every ``decay_epochs``) | exponential (the same, smoothly) | plateau (times
+    ``decay_rate`` after ``patience`` epochs without a better ``monitor``)."""
+    warmup_epochs: float = 0.0
+    """cosine: rise linearly from 0 to ``trainer.learning_rate`` over this many epochs."""
+    min_lr: float = 0.0
+    """cosine: the rate it ends at; plateau: the lowest rate it reduces to."""
+    decay_rate: float = 0.1
+    decay_epochs: float = 10.0
+    monitor: str = "val_loss"
+    patience: int = 3
+
+
+@dataclass
+class EarlyStoppingConfig:
+    monitor: Optional[str] = None
+    """Stop a stage when this epoch metric (``val_loss``, ``val_accuracy``) stops improving; null: off."""
+    patience: int = 5
+    """Epochs without improvement before stopping."""
+    min_delta: float = 0.0
+    mode: str = "auto"
+    """auto (max for accuracy-like names, else min) | min | max."""
+    restore_best_weights: bool = True
+    """Keep the best epoch's weights (and report its metrics as the sweep objective)."""
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 20
     batch_size: int = 64
@@ -42,6 +71,21 @@ class TrainerConfig:
     nan_recovery: int = 0
     """On a NaN/inf loss, restore the last checkpoint, halve the learning rate and retry
     up to this many times (0: fail at once)."""
+    lr_schedule: LRScheduleConfig = field(default_factory=LRScheduleConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    weight_decay: Optional[float] = None
+    """Decoupled weight decay of the optimizer (null: the optimizer's own default; adamw's is 0.004)."""
+    clipnorm: Optional[float] = None
+    """Clip each gradient tensor to this norm (null: off)."""
+    global_clipnorm: Optional[float] = None
+    """Clip all gradients together to this global norm (null: off)."""
+    clipvalue: Optional[float] = None
+    """Clip every gradient element to [-value, value] (null: off)."""
+    label_smoothing: float = 0.0
+    """Multiclass cross-entropy: share of each target spread over all classes."""
+    class_weight: Any = None
+    """Multiclass: null, ``auto`` (balanced from the training split's label counts) or a
+    list with one weight per class."""
 
 
 @dataclass
@@ -207,6 +251,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.checkpoint_every >= 0, "trainer.checkpoint_every", "an integer >= 0", t.checkpoint_every)
     _check(t.nan_recovery >= 0, "trainer.nan_recovery", "an integer >= 0", t.nan_recovery)
     _check(not (t.nan_recovery and not t.checkpoint_every), "trainer.nan_recovery", "0 when trainer.checkpoint_every=0 (recovery restores a checkpoint)", t.nan_recovery)
+    _validate_trainer_options(t)
     _check(cfg.tracking.fallback in (None, "local"), "tracking.fallback", "null or local", cfg.tracking.fallback)
     p = cfg.pipeline
     _check(p.shuffle_buffer >= 1, "pipeline.shuffle_buffer", "an integer >= 1", p.shuffle_buffer)
@@ -220,6 +265,29 @@ def validate(cfg: DictConfig) -> None:
     for key in ("val_fraction", "test_fraction"):
         if key in data:
             _check(0 < data[key] < 1, f"data.{key}", "a fraction between 0 and 1", data[key])
+
+
+def _validate_trainer_options(t: DictConfig) -> None:
+    s, e = t.lr_schedule, t.early_stopping
+    _check(s.name in ("constant", "cosine", "step", "exponential", "plateau"), "trainer.lr_schedule.name", "one of constant, cosine, step, exponential, plateau", s.name)
+    _check(0 <= s.warmup_epochs < t.epochs, "trainer.lr_schedule.warmup_epochs", f"a number >= 0 and below trainer.epochs ({t.epochs})", s.warmup_epochs)
+    _check(not s.warmup_epochs or s.name == "cosine", "trainer.lr_schedule.warmup_epochs", "0 unless trainer.lr_schedule.name=cosine", s.warmup_epochs)
+    _check(0 <= s.min_lr < t.learning_rate, "trainer.lr_schedule.min_lr", f"a number >= 0 and below trainer.learning_rate ({t.learning_rate})", s.min_lr)
+    _check(0 < s.decay_rate < 1, "trainer.lr_schedule.decay_rate", "a factor between 0 and 1", s.decay_rate)
+    _check(s.decay_epochs > 0, "trainer.lr_schedule.decay_epochs", "a number of epochs > 0", s.decay_epochs)
+    _check(s.patience >= 1, "trainer.lr_schedule.patience", "an integer >= 1", s.patience)
+    _check(e.patience >= 1, "trainer.early_stopping.patience", "an integer >= 1", e.patience)
+    _check(e.min_delta >= 0, "trainer.early_stopping.min_delta", "a number >= 0", e.min_delta)
+    _check(e.mode in ("auto", "min", "max"), "trainer.early_stopping.mode", "auto, min or max", e.mode)
+    for key in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue"):
+        _check(t[key] is None or t[key] > 0 or (key == "weight_decay" and t[key] == 0), f"trainer.{key}", "null or a number > 0", t[key])
+    clipping = [key for key in ("clipnorm", "global_clipnorm", "clipvalue") if t[key] is not None]
+    if len(clipping) > 1:
+        raise ConfigError(f"{' and '.join(f'trainer.{k}={t[k]}' for k in clipping)} are all set: Keras clips gradients one way; keep one of them")
+    _check(0 <= t.label_smoothing < 1, "trainer.label_smoothing", "a number in [0, 1)", t.label_smoothing)
+    w = t.class_weight
+    _check(w is None or w == "auto" or (OmegaConf.is_list(w) and all(isinstance(x, (int, float)) and x >= 0 for x in w)),
+           "trainer.class_weight", "null, auto, or a list of weights >= 0 (one per class)", w if not OmegaConf.is_config(w) else OmegaConf.to_container(w))
 
 
 def compose(overrides: Iterable[str] = (), with_hydra: bool = False) -> DictConfig:

@@ -14,24 +14,20 @@ from tfexp.errors import ConfigError
 
 
 def compile_kwargs_for(run, spec) -> dict[str, Any]:
-    """Optimizer from ``trainer``; loss and metrics that suit the data's task (``spec``
-    is a :class:`tfexp.data.DataSpec`)."""
+    """Optimizer from ``trainer`` (tfexp/trainer.py); loss and metrics that suit the data's
+    task (``spec`` is a :class:`tfexp.data.DataSpec`)."""
     import keras
 
-    t = run.cfg.trainer
-    try:
-        optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": t.learning_rate}})
-    except ValueError:
-        raise ConfigError(
-            f"trainer.optimizer={t.optimizer!r} is not a Keras optimizer; use one of adam, adamw, sgd, rmsprop, nadam, adagrad"
-        ) from None
+    from tfexp.trainer import check_task, classification_loss, optimizer
+
+    check_task(run, spec.task)
     if spec.task == "multiclass":
-        loss, metrics = keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
+        loss, metrics = classification_loss(run, spec.num_outputs), ["accuracy"]
     elif spec.task == "multilabel":
         loss, metrics = keras.losses.BinaryCrossentropy(from_logits=True), [keras.metrics.BinaryAccuracy(threshold=0.0)]
     else:
         loss, metrics = "mse", ["mae"]
-    return {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+    return {"optimizer": optimizer(run), "loss": loss, "metrics": metrics}
 
 
 @hookimpl(trylast=True)

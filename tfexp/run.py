@@ -37,6 +37,9 @@ class Run:
     """The command-line overrides that made this run (in a sweep: the swept values)."""
     initial_epoch: int = 0
     """Where training (re)starts: > 0 after ``resume=`` or a NaN recovery."""
+    restored_metrics: dict[str, float] = field(default_factory=dict)
+    """The epoch metrics of the weights early stopping restored (its best epoch's), read
+    by :meth:`metric` before the last epoch's."""
     subject: dict[str, str] = field(default_factory=dict)
     """What is trained on what, for run names, tags and the summary: ``model`` and ``data``,
     unless the technique has a ``subject`` of its own (RL: ``agent`` and ``env``)."""
@@ -47,12 +50,15 @@ class Run:
         return self.metric(self.cfg.sweep.objective)
 
     def metric(self, name: str) -> float:
-        """A test metric, else the last value of an epoch metric, or ``model.params`` (the
+        """A test metric, else an epoch metric's value for the weights the run kept (the
+        best epoch's after early stopping restored it, otherwise the last), or ``model.params`` (the
         model's parameter count: a size objective for multi-objective sweeps); NaN when absent."""
         if name == "model.params":
             return float(self.model.count_params()) if self.model is not None else float("nan")
         if name in self.test_metrics:
             return self.test_metrics[name]
+        if name in self.restored_metrics:
+            return self.restored_metrics[name]
         return self.history[name][-1] if self.history.get(name) else float("nan")
 
     def dataset(self, split: str, *, training: bool = False, data: Any = None, batch_size: int | None = None, **kwargs: Any):

@@ -35,9 +35,12 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     ``train``/``val``: batches (default: the run's train and val splits); epochs
     ``first_epoch`` to ``epochs`` (default ``trainer.epochs``: stages that continue one curve
     start where the last ended); ``steps_per_epoch`` (default ``trainer.steps_per_epoch``);
-    ``callbacks`` run before the core's; ``saves``: the model the checkpoints hold when
+    ``callbacks`` run before the core's and ``trainer``'s (learning-rate schedule, early
+    stopping: tfexp/trainer.py); ``saves``: the model the checkpoints hold when
     ``model`` wraps it (a Distiller saves its student); metrics go under ``prefix`` (default
     ``"<stage>/"``)."""
+    from tfexp.trainer import stage_callbacks
+
     t = run.cfg.trainer
     epochs = epochs or t.epochs
     saves = saves or model
@@ -47,7 +50,7 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
         return run.history
     if stage and resumed != CONTINUE:
         run.initial_epoch = first_epoch
-    callbacks = [*callbacks, *core_callbacks(run, stage, prefix, saves)]
+    callbacks = [*callbacks, *stage_callbacks(run, stage, prefix, first_epoch), *core_callbacks(run, stage, prefix, saves)]
     for attempt in itertools.count(1):
         try:
             run.hook.tfexp_fit_stage(run=run, model=model, stage=stage, train=train, val=val, epochs=epochs,

@@ -25,6 +25,8 @@ class LoadedTeacher:
 
 def load_teacher(source: str, tracking_uri: str, input_shape: tuple[int, ...]) -> LoadedTeacher:
     """Load ``source``; any failure becomes one :class:`ConfigError` line that says what to give."""
+    import tfexp.losses  # noqa: F401  (registers the loss a tfexp model compiled with label smoothing or class weights has)
+
     try:
         if source.startswith(MLFLOW_SCHEMES):
             return _load_from_mlflow(source, tracking_uri)

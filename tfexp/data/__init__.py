@@ -9,8 +9,8 @@ explicit whole-split reads in :mod:`tfexp.data.reading`.
 from tfexp.data.arrays import ArrayData, Datasets
 from tfexp.data.files import FileData
 from tfexp.data.pipeline import Pipeline
-from tfexp.data.reading import materialize, predict
+from tfexp.data.reading import label_counts, materialize, predict
 from tfexp.data.source import Data
 from tfexp.data.spec import SPLITS, TASKS, Affine, DataSpec
 
-__all__ = ["Affine", "ArrayData", "Data", "DataSpec", "Datasets", "FileData", "Pipeline", "SPLITS", "TASKS", "materialize", "predict"]
+__all__ = ["Affine", "ArrayData", "Data", "DataSpec", "Datasets", "FileData", "Pipeline", "SPLITS", "TASKS", "label_counts", "materialize", "predict"]

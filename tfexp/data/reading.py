@@ -42,3 +42,11 @@ def materialize(data: Data, split: str, *, limit: int, key: str, why: str) -> tu
 
 def _too_large(split: str, size: str, limit: int, key: str, why: str) -> str:
     return f"{why} needs the {split} split in memory, which has {size}: over {key}={limit}. Raise {key} or use a smaller split."
+
+
+def label_counts(data: Data, split: str, num_classes: int, *, batch_size: int = 4096) -> np.ndarray:
+    """How many examples of each class a split has, in one streaming pass over its labels."""
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for _, y in data.dataset(split, batch_size=batch_size, raw=True):
+        counts += np.bincount(np.asarray(y).reshape(-1).astype(np.int64), minlength=num_classes)[:num_classes]
+    return counts
