@@ -42,7 +42,8 @@ def main(cfg: DictConfig) -> float:
         run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
         if CheckpointState.read(run_dir) is None and not cfg.get("resume"):
             why = "trainer.checkpoint_every=0" if not cfg.trainer.checkpoint_every else f"technique={cfg.technique.name}"
-            log.error("tfexp: stopped (%s); not resumable: %s kept no checkpoint", type(exc).__name__, why)
+            when = "" if not cfg.trainer.checkpoint_every else " before it stopped"
+            log.error("tfexp: stopped (%s); not resumable: %s kept no checkpoint%s. The run is KILLED: start it again", type(exc).__name__, why, when)
         else:
             log.error("tfexp: stopped (%s). Continue with: python -m tfexp resume=%s", type(exc).__name__, run_dir)
         sys.exit(143 if isinstance(exc, Preempted) else 130)

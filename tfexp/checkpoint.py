@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tfexp.errors import TfexpError
@@ -60,16 +60,74 @@ class CheckpointState:
     """Stages done: ``{stage: {"path": final weights, "epoch": last epoch}}``."""
     trained: bool = False
     """Every stage is done (the run was evaluating or exporting)."""
+    completed: bool = False
+    """The run FINISHED: evaluated and exported (``resume=`` only trains it longer)."""
 
     @classmethod
     def read(cls, run_dir: Path) -> CheckpointState | None:
+        """The state in ``run_dir`` with its paths made absolute (they are stored relative to
+        the run directory, so a moved directory resumes); None when there is none yet."""
         state_file = Path(run_dir) / CHECKPOINT_DIR / STATE_FILE
-        return cls(**json.loads(state_file.read_text())) if state_file.is_file() else None
+        if not state_file.is_file():
+            return None
+        try:
+            state = cls(**json.loads(state_file.read_text()))
+            if not (isinstance(state.epoch, int) and isinstance(state.path, str) and isinstance(state.finished, dict)):
+                raise TypeError("epoch, path or finished has the wrong type")
+            return state.relocated(lambda path: os.path.join(os.path.abspath(run_dir), path))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise DamagedCheckpoint(state_file, f"{type(exc).__name__}: {exc}") from None
+
+    def relocated(self, move) -> CheckpointState:
+        """This state with ``move`` applied to every checkpoint path."""
+        finished = {stage: {**done, "path": move(done["path"])} for stage, done in self.finished.items()}
+        return replace(self, path=move(self.path), finished=finished)
+
+
+class DamagedCheckpoint(TfexpError):
+    """``state.json`` or a checkpoint file it names cannot be read."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(
+            f"damaged checkpoint: {path} ({reason}). This run cannot be resumed from it: put back an intact "
+            f"copy of {Path(path).parent}, or start a new run (the MLflow run keeps what was logged)"
+        )
+
+
+def verify_files(state: CheckpointState) -> None:
+    """Read every checkpoint ``state`` names, whole: a missing or truncated file raises
+    :class:`DamagedCheckpoint` naming it, before a run is reopened."""
+    import glob
+
+    import tensorflow as tf
+
+    for prefix in {state.path, *(done["path"] for done in state.finished.values())}:
+        index, data = f"{prefix}.index", sorted(glob.glob(f"{glob.escape(prefix)}.data-*"))
+        for path in (index, *(data or [f"{prefix}.data-00000-of-00001"])):
+            if not os.path.isfile(path):
+                raise DamagedCheckpoint(path, "missing")
+        try:
+            reader = tf.train.load_checkpoint(prefix)
+        except Exception as exc:
+            raise DamagedCheckpoint(index, _first_line(exc)) from None
+        try:
+            for name in reader.get_variable_to_shape_map():
+                reader.get_tensor(name)
+        except Exception as exc:
+            raise DamagedCheckpoint(" / ".join(data), _first_line(exc)) from None
+
+
+def _first_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
 def _trackable(model):
+    """The model and its optimizer, or a technique's own ``tf.train.Checkpoint`` as it is
+    (RL: networks, optimizer, counters, RNG states, replay buffer)."""
     import tensorflow as tf
 
+    if isinstance(model, tf.train.Checkpoint):
+        return model
     return tf.train.Checkpoint(model=model, optimizer=model.optimizer)
 
 
@@ -95,24 +153,37 @@ def finish_stage(run, model, stage: str, epochs: int) -> None:
 
 
 def mark_trained(run) -> None:
-    """Every stage is done: ``resume=`` now refuses unless ``trainer.epochs`` grows."""
+    """Every stage is done: a resumed run goes straight to evaluation and export."""
     if state := CheckpointState.read(run.output_dir):
-        _commit(run, CheckpointState(**{**asdict(state), "trained": True}))
+        _commit(run, replace(state, trained=True))
+
+
+def mark_completed(run) -> None:
+    """The run FINISHED (its trackers closed: nothing to flush): ``resume=`` now refuses
+    unless ``trainer.epochs`` grows."""
+    if state := CheckpointState.read(run.output_dir):
+        _write(run.output_dir, replace(state, completed=True))
 
 
 def _commit(run, state: CheckpointState) -> None:
     """Flush tracking, then replace ``state.json`` atomically (a kill leaves the old or the new)."""
     run.hook.tfexp_flush_tracking(run=run)
-    directory = run.output_dir / CHECKPOINT_DIR
-    tmp = directory / f"{STATE_FILE}.tmp"
-    tmp.write_text(json.dumps(asdict(state)))
-    os.replace(tmp, directory / STATE_FILE)
+    _write(run.output_dir, state)
+
+
+def _write(run_dir: Path, state: CheckpointState) -> None:
+    """Replace ``state.json`` atomically, its paths relative to ``run_dir``."""
+    tmp = run_dir / CHECKPOINT_DIR / f"{STATE_FILE}.tmp"
+    relative = state.relocated(lambda path: os.path.relpath(os.path.abspath(path), os.path.abspath(run_dir)))
+    tmp.write_text(json.dumps(asdict(relative)))
+    os.replace(tmp, run_dir / CHECKPOINT_DIR / STATE_FILE)
 
 
 def restore_checkpoint(run, model, state: CheckpointState, path: str | None = None) -> None:
     """Load model + optimizer from ``state`` (or ``path``) and tell trackers to drop repeated steps."""
     _trackable(model).read(path or state.path).expect_partial()
-    model.optimizer.build(model.trainable_variables)
+    if hasattr(model, "optimizer"):
+        model.optimizer.build(model.trainable_variables)
     run.initial_epoch = state.epoch + 1
     run.hook.tfexp_on_checkpoint_restored(run=run, epoch=state.epoch)
 

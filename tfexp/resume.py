@@ -1,7 +1,10 @@
 """``resume=<run dir | MLflow run id>``: continue a run from its last checkpoint.
 
 The run continues with the config it was started with (saved beside its checkpoints);
-the only override allowed with ``resume=`` is a longer ``trainer.epochs``.
+the only override allowed with ``resume=`` is a longer ``trainer.epochs``. A run killed after
+its last epoch goes straight to evaluation and export. Refused, in one line naming the way
+out: a FINISHED run (unless it trains longer), a sweep's parent, a damaged checkpoint, and
+(tfexp/run_lock.py) a run that another process is running or resuming now.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from tfexp.checkpoint import CHECKPOINT_DIR, CONFIG_FILE, CheckpointState
+from tfexp.checkpoint import CHECKPOINT_DIR, CONFIG_FILE, CheckpointState, DamagedCheckpoint, verify_files
 from tfexp.config import Config
 from tfexp.errors import ConfigError
 
@@ -25,8 +28,15 @@ def save_run_config(cfg: DictConfig, output_dir: Path) -> None:
     OmegaConf.save(saved, directory / CONFIG_FILE)
 
 
-def _run_dir(target: str, cfg: DictConfig) -> Path:
+SWEEP_PARENT = "is a sweep's parent run: resume one of its jobs (resume=<the job's run dir or run id>), or rerun the sweep's command with sweep.resume=true"
+
+
+def resume_dir(cfg: DictConfig) -> Path:
+    """The output directory of the run ``resume=`` names (a directory or an MLflow run id)."""
+    target = cfg.resume
     if Path(target).is_dir():
+        if (Path(target) / "multirun.yaml").is_file():
+            raise ConfigError(f"resume={target} {SWEEP_PARENT}")
         return Path(target).resolve()
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -40,18 +50,22 @@ def _run_dir(target: str, cfg: DictConfig) -> Path:
             f"resume={target}: neither a directory nor an MLflow run id in {tracking_uri(cfg)}. "
             f"Give the run's output directory (outputs/<date>/<time>-<id>) or its MLflow run id"
         ) from None
+    if run.data.tags.get("tfexp.sweep") == "parent":
+        raise ConfigError(f"resume={target} {SWEEP_PARENT}")
+    if "tfexp.output_dir" not in run.data.tags:
+        raise ConfigError(f"resume={target}: MLflow run {target} was not made by tfexp (no tfexp.output_dir tag). Give a tfexp run's output directory")
     return Path(run.data.tags["tfexp.output_dir"])
 
 
-def resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, CheckpointState, Path]:
-    """The saved config (with a new ``trainer.epochs`` if given), the checkpoint, the run dir."""
+def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple[DictConfig, CheckpointState]:
+    """The saved config of the run in ``run_dir`` (with a new ``trainer.epochs`` if given)
+    and the checkpoint it continues from."""
     changes = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ALLOWED]
     if changes:
         raise ConfigError(
             f"resume= continues a run with its own config; these overrides would change it: {' '.join(changes)}. "
             f"Only trainer.epochs=N may be given (to train longer); start a new run to change anything else"
         )
-    run_dir = _run_dir(cfg.resume, cfg)
     state = CheckpointState.read(run_dir)
     config_file = run_dir / CHECKPOINT_DIR / CONFIG_FILE
     if state is None or not config_file.is_file():
@@ -59,12 +73,16 @@ def resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Ch
             f"resume={cfg.resume}: no checkpoint in {run_dir / CHECKPOINT_DIR}. "
             f"Only runs with trainer.checkpoint_every > 0 can be resumed"
         )
-    saved = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(config_file))  # typed again
+    try:
+        saved = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(config_file))  # typed again
+    except Exception as exc:
+        raise DamagedCheckpoint(config_file, f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     if any(o.split("=", 1)[0] == "trainer.epochs" for o in overrides):
         saved.trainer.epochs = cfg.trainer.epochs
-    if state.trained and state.epoch + 1 >= saved.trainer.epochs:
+    if state.completed and state.epoch + 1 >= saved.trainer.epochs:
         raise ConfigError(
-            f"resume={cfg.resume}: the run already completed all {saved.trainer.epochs} epochs. "
-            f"Train longer with trainer.epochs=N (N > {saved.trainer.epochs})"
+            f"resume={cfg.resume}: the run already FINISHED all {saved.trainer.epochs} epochs, evaluated and exported. "
+            f"Train it longer with trainer.epochs=N (N > {saved.trainer.epochs}), or start a new run"
         )
-    return saved, state, run_dir
+    verify_files(state)
+    return saved, state

@@ -16,12 +16,14 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from tfexp.always_hooks import call_isolated, first_result
+from tfexp.checkpoint import mark_completed
 from tfexp.config import apply_debug, validate
 from tfexp.errors import TfexpError
 from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
 from tfexp.pruning import TrialPruned
-from tfexp.resume import resume_config, save_run_config
+from tfexp.resume import resume_config, resume_dir, save_run_config
 from tfexp.run import Run
+from tfexp.run_lock import run_lock
 
 log = logging.getLogger("tfexp")
 
@@ -40,8 +42,14 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: 
     With ``cfg.resume`` set, the run named there continues instead (its own config,
     output directory and MLflow run)."""
     resumed = None
-    if cfg.get("resume"):
-        cfg, resumed, output_dir = resume_config(cfg, list(overrides))
+    output_dir = resume_dir(cfg) if cfg.get("resume") else Path(output_dir)
+    with run_lock(output_dir):
+        if cfg.get("resume"):
+            cfg, resumed = resume_config(cfg, list(overrides), output_dir)
+        return _run(cfg, output_dir, pm, list(overrides), resumed)
+
+
+def _run(cfg: DictConfig, output_dir: Path, pm, overrides: list[str], resumed) -> Run:
     cfg = apply_debug(cfg)
     validate(cfg)
     pm = pm or get_plugin_manager()
@@ -52,7 +60,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: 
     pm.register(technique, name=technique_name)
     try:
         pm.hook.tfexp_configure(cfg=cfg)
-        run = Run(cfg=cfg, output_dir=Path(output_dir), plugin_manager=pm, registry=registry, overrides=list(overrides))
+        run = Run(cfg=cfg, output_dir=output_dir, plugin_manager=pm, registry=registry, overrides=overrides)
         run.subject = getattr(technique, "subject", None) or {"model": cfg.model.name, "data": cfg.data.name}
         run.info["resume"] = resumed
         if cfg.trainer.checkpoint_every and not resumed:
@@ -123,6 +131,8 @@ def _execute(run: Run) -> None:
         restore_sigterm()
         try:
             late_error = call_isolated(run.plugin_manager, "tfexp_after_run", run=run, status=status)
+            if status == FINISHED and late_error is None and cfg.trainer.checkpoint_every:
+                mark_completed(run)
         finally:
             _reset_keras_state()
             _print_summary(run, status)

@@ -1,0 +1,99 @@
+"""Resume after a late kill, and the runs ``resume=`` refuses in one line: a FINISHED run,
+a run in use by another process, a sweep's parent, a damaged checkpoint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from conftest import write_plugin_dist
+from tfexp import hookimpl
+from tfexp.checkpoint import DamagedCheckpoint, CheckpointState
+from tfexp.errors import ConfigError
+from tfexp.run_lock import RunInUse, run_lock
+from tfexp.testing import mlflow_runs, run_cli, store_uri, tiny_run
+
+
+class KillAfterTraining:
+    """Stands for a kill after the last epoch: training is done, evaluation never starts."""
+
+    @hookimpl
+    def tfexp_after_fit(self, run, model, history):
+        raise KeyboardInterrupt("killed after the last epoch")
+
+
+def killed_after_training(tmp_path, overrides=()):
+    with pytest.raises(KeyboardInterrupt):
+        tiny_run(tmp_path, ["debug.trainer.epochs=2", *overrides], plugins=[KillAfterTraining()])
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.status == "KILLED"
+    (run_dir,) = (tmp_path / "outputs").parent.glob("outputs")
+    return run_dir, run.info.run_id
+
+
+@pytest.mark.parametrize("preset", [[], ["+experiment=distill"]], ids=["supervised", "distill"])
+def test_a_run_killed_after_its_last_epoch_resumes_into_evaluation_and_ends_finished(tmp_path, preset):
+    run_dir, run_id = killed_after_training(tmp_path, preset)
+    assert CheckpointState.read(run_dir).trained
+    run = tiny_run(tmp_path, [f"resume={run_dir}"])
+    (tracked,) = mlflow_runs(tmp_path)
+    assert tracked.info.run_id == run_id and tracked.info.status == "FINISHED"
+    assert "test_accuracy" in tracked.data.metrics and run.test_metrics
+    client = MlflowClient(store_uri(tmp_path))
+    assert sorted(m.step for m in client.get_metric_history(run_id, "loss" if not preset else "student/loss")) == [0, 1]
+    with pytest.raises(ConfigError, match=r"already FINISHED all 2 epochs.*trainer.epochs=N \(N > 2\)"):
+        tiny_run(tmp_path, [f"resume={run_dir}"])
+
+
+def test_resume_refuses_a_run_another_process_holds(tmp_path):
+    run_dir, _ = killed_after_training(tmp_path)
+    with run_lock(run_dir):
+        with pytest.raises(RunInUse, match=rf"{run_dir} is in use: pid \d+ on .* is running or resuming this run now"):
+            tiny_run(tmp_path, [f"resume={run_dir}"])
+    assert mlflow_runs(tmp_path)[0].info.status == "KILLED"  # the refusal touched nothing
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
+
+
+DAMAGES = {
+    "state.json truncated": (lambda d: truncate(d / "checkpoints/state.json"), "state.json (JSONDecodeError"),
+    "state.json edited: field gone": (lambda d: (d / "checkpoints/state.json").write_text('{"epoch": 1}'), "state.json (TypeError"),
+    "state.json edited: wrong type": (lambda d: (d / "checkpoints/state.json").write_text(
+        json.dumps({**json.loads((d / "checkpoints/state.json").read_text()), "epoch": "two"})), "state.json (TypeError"),
+    "checkpoint index deleted": (lambda d: (d / "checkpoints/stage-run.index").unlink(), "stage-run.index (missing)"),
+    "checkpoint data deleted": (lambda d: next((d / "checkpoints").glob("stage-run.data-*")).unlink(), "stage-run.data-00000-of-00001 (missing)"),
+    "checkpoint index truncated": (lambda d: truncate(d / "checkpoints/stage-run.index"), "stage-run.index ("),
+    "checkpoint data truncated": (lambda d: truncate(next((d / "checkpoints").glob("stage-run.data-*"))), "stage-run.data-00000-of-00001 ("),
+    "saved config edited": (lambda d: (d / "checkpoints/config.yaml").write_text("trainer: [unclosed"), "config.yaml ("),
+}
+
+
+def test_damaged_checkpoints_are_refused_naming_the_file(tmp_path):
+    run_dir, _ = killed_after_training(tmp_path)
+    for name, (damage, expected) in DAMAGES.items():
+        copy = tmp_path / name.replace(" ", "_").replace(":", "")
+        shutil.copytree(run_dir, copy)
+        damage(copy)
+        with pytest.raises(DamagedCheckpoint, match="damaged checkpoint: ") as error:
+            tiny_run(tmp_path, [f"resume={copy}"])
+        assert str(copy) in str(error.value) and expected in str(error.value), (name, str(error.value))
+        assert "\n" not in str(error.value) and "put back an intact copy" in str(error.value)
+    assert mlflow_runs(tmp_path)[0].info.status == "KILLED"
+
+
+def test_a_moved_run_directory_resumes(tmp_path):
+    run_dir, run_id = killed_after_training(tmp_path)
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    run_dir.rename(moved)
+    assert not json.loads((moved / "checkpoints/state.json").read_text())["path"].startswith("/")
+    tiny_run(tmp_path, [f"resume={moved}"])
+    assert mlflow_runs(tmp_path)[0].info.status == "FINISHED"
