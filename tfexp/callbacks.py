@@ -14,8 +14,9 @@ class HookCallback(keras.callbacks.Callback):
     """Per epoch: ``run.epoch_end`` (history, trackers, ``tfexp_on_epoch_end``).
 
     Per step, every ``tracking.log_every_n_steps`` optimizer steps: training metrics as
-    ``step/<name>`` at the global step. Converting to float syncs with the device once
-    per N steps, never on the other steps.
+    ``step/<name>`` at the global step, counted by the optimizer, so that after a resume or
+    a NaN recovery the steps go on from the checkpoint. Converting to float syncs with the
+    device once per N steps, never on the other steps.
     """
 
     def __init__(self, run, prefix: str = ""):
@@ -24,6 +25,12 @@ class HookCallback(keras.callbacks.Callback):
         self.prefix = prefix
         self.every = int(run.cfg.tracking.log_every_n_steps)
         self.global_step = 0
+
+    def on_train_begin(self, logs=None):
+        if getattr(self.model, "optimizer", None) is not None:
+            import keras
+
+            self.global_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_batch_end(self, batch, logs=None):
         self.global_step += 1

@@ -181,8 +181,9 @@ def _write(run_dir: Path, state: CheckpointState) -> None:
 
 def restore_checkpoint(run, model, state: CheckpointState, path: str | None = None) -> None:
     """Load model + optimizer from ``state`` (or ``path``) and tell trackers to drop repeated steps."""
-    _trackable(model).read(path or state.path).expect_partial()
-    if hasattr(model, "optimizer"):
+    trackable = _trackable(model)
+    trackable.read(path or state.path).expect_partial()
+    if trackable is not model:
         model.optimizer.build(model.trainable_variables)
     run.initial_epoch = state.epoch + 1
     run.hook.tfexp_on_checkpoint_restored(run=run, epoch=state.epoch)

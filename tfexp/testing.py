@@ -3,6 +3,7 @@
 - :func:`compose` composes tfexp's config with overrides, as the CLI would;
 - :func:`run_cli` runs ``python -m tfexp ...`` in a subprocess, in a directory of yours;
 - :func:`tiny_run` runs an experiment in this process with the plugins you give;
+  :func:`resume_run` continues one from its checkpoint (``resume=``), in this process too;
 - :func:`mlflow_runs` reads back the runs of an embedded store, newest first.
 """
 
@@ -18,7 +19,7 @@ import pytest
 
 from tfexp.config import compose
 
-__all__ = ["compose", "mlflow_runs", "artifact_paths", "run_cli", "store_uri", "tiny_run", "tfexp_env"]
+__all__ = ["compose", "mlflow_runs", "artifact_paths", "run_cli", "store_uri", "tiny_run", "resume_run", "tfexp_env"]
 
 FAST = ("debug=fast",)
 
@@ -70,6 +71,18 @@ def tiny_run(tmp_path: Path, overrides: Iterable[str] = (), plugins: Iterable = 
     cfg = compose([*FAST, f"tracking.uri={store_uri(tmp_path)}", *overrides])
     pm = build_plugin_manager(tuple(plugins), load_installed=load_installed)
     return run_experiment(cfg, tmp_path / "outputs", pm=pm)
+
+
+def resume_run(tmp_path: Path, run_dir: str | Path, epochs: int | None = None, plugins: Iterable = ()):
+    """``python -m tfexp resume=<run_dir> [trainer.epochs=<epochs>]``, in this process
+    with extra ``plugins``; returns the finished :class:`tfexp.run.Run`."""
+    from tfexp.plugins import build_plugin_manager
+    from tfexp.runner import run_experiment
+
+    overrides = [f"resume={run_dir}", *([f"trainer.epochs={epochs}"] if epochs else [])]
+    cfg = compose([*FAST, *overrides])
+    pm = build_plugin_manager(tuple(plugins), load_installed=True)
+    return run_experiment(cfg, tmp_path / "outputs", pm=pm, overrides=overrides)
 
 
 @pytest.fixture

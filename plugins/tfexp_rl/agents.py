@@ -1,8 +1,53 @@
-"""Which agent class runs, and the env-step budget its schedules are spread over."""
+"""Which agent class runs, the env-step budget its schedules are spread over, and what
+every agent shares: vector envs, counters and its checkpoint."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from tfexp_rl.checkpoints import numpy_state
+from tfexp_rl.envs import EpisodeCounter
 from tfexp_rl.training import iterations_per_round
+
+
+class Agent:
+    """The part of PPO and DQN the loop and the checkpoint see. Subclasses set ``model``,
+    ``optimizer``, ``rng`` (a ``tf.random.Generator``), ``envs`` and ``seed``, and list
+    their other state in ``networks()`` and ``arrays()``."""
+
+    env_steps = 0
+
+    def restart_envs(self) -> None:
+        """New episodes in every env, seeded by the env-step count (a resumed run starts
+        here: the envs' own state is not checkpointed)."""
+        self.obs = self.envs.reset(seed=self.seed + self.env_steps)[0].astype(np.float32)
+        self.episodes = EpisodeCounter(len(self.obs))
+
+    def networks(self) -> dict:
+        return {"model": self.model}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """NumPy state to checkpoint besides the env-step count."""
+        return {}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        pass
+
+    def trackables(self) -> dict:
+        """What the round checkpoint holds for this agent (``tfexp_rl.checkpoints``)."""
+
+        def get():
+            return {"env_steps": np.array(self.env_steps), **self.arrays()}
+
+        def load(arrays):
+            self.env_steps = int(arrays["env_steps"])
+            self.load_arrays(arrays)
+            self.restart_envs()
+
+        return {**self.networks(), "optimizer": self.optimizer, "rng": self.rng, "agent": numpy_state(get, load)}
+
+    def close(self) -> None:
+        self.envs.close()
 
 
 def steps_per_iteration(rl_cfg) -> int:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfexp_rl.envs import EnvInfo, EpisodeCounter, make_vector_env, real_next_obs
+from tfexp_rl.agents import Agent
+from tfexp_rl.envs import EnvInfo, make_vector_env, real_next_obs
 from tfexp_rl.networks import compiled, observation_spec
 from tfexp_rl.replay import ReplayBuffer
 from tfexp_rl.schedules import linear, make_optimizer
 
 
-class DQN:
+class DQN(Agent):
     def __init__(self, rl_cfg, optimizer: str, info: EnvInfo, build_network, seed: int, total_steps: int):
         import keras
         import tensorflow as tf
@@ -30,15 +31,22 @@ class DQN:
         self.optimizer.build(self.model.trainable_variables)
         self.exploration_steps = d.exploration_fraction * total_steps
         self.buffer = ReplayBuffer(d.buffer_size, info.obs_shape, seed)
-        self.envs = make_vector_env(info.env_id, rl_cfg.env_kwargs, d.num_envs)
-        self.obs = self.envs.reset(seed=seed)[0].astype(np.float32)
-        self.episodes = EpisodeCounter(d.num_envs)
-        self.env_steps = 0
+        self.envs, self.seed = make_vector_env(info.env_id, rl_cfg.env_kwargs, d.num_envs), seed
+        self.restart_envs()
         self.gradient_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.rng = tf.random.Generator.from_seed(seed)
         self.huber = keras.losses.Huber(reduction="none")
         self._act = compiled(self._epsilon_greedy, observation_spec(info.obs_shape), tf.TensorSpec([], tf.float32))
         self._update = tf.function(self._gradient_steps, jit_compile=rl_cfg.jit_compile)
+
+    def networks(self) -> dict:
+        return {"q_network": self.model, "target": self.target, "gradient_steps": self.gradient_steps}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return self.buffer.state()
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.buffer.load(arrays)
 
     @property
     def epsilon(self) -> float:
@@ -103,9 +111,6 @@ class DQN:
             total_q += tf.reduce_mean(q)
         count = tf.cast(steps, tf.float32)
         return total_loss / count, total_q / count
-
-    def close(self) -> None:
-        self.envs.close()
 
 
 def update_target(target, online, tau: float) -> None:

@@ -13,14 +13,16 @@ import math
 import numpy as np
 
 from tfexp_rl.advantages import compute_gae
-from tfexp_rl.envs import EnvInfo, EpisodeCounter, make_vector_env
+from tfexp_rl.agents import Agent
+from tfexp_rl.checkpoints import rng_state, set_rng_state
+from tfexp_rl.envs import EnvInfo, make_vector_env
 from tfexp_rl.networks import compiled, observation_spec
 from tfexp_rl.schedules import make_optimizer
 
 LOG_2PI = math.log(2 * math.pi)
 
 
-class PPO:
+class PPO(Agent):
     def __init__(self, rl_cfg, optimizer: str, info: EnvInfo, build_network, seed: int, total_steps: int):
         import tensorflow as tf
 
@@ -36,15 +38,22 @@ class PPO:
         iterations = -(-total_steps // self.steps_per_iteration)
         self.optimizer = make_optimizer(optimizer, p.learning_rate, rl_cfg.lr_schedule, iterations * p.epochs * self.minibatches, p.max_grad_norm)
         self.optimizer.build(self.variables)
-        self.envs = make_vector_env(info.env_id, rl_cfg.env_kwargs, p.num_envs)
-        self.obs = self.envs.reset(seed=seed)[0].astype(np.float32)
-        self.episodes = EpisodeCounter(p.num_envs)
-        self.env_steps = 0
+        self.envs, self.seed = make_vector_env(info.env_id, rl_cfg.env_kwargs, p.num_envs), seed
+        self.restart_envs()
         self.rng = tf.random.Generator.from_seed(seed)
         self.np_rng = np.random.default_rng(seed)
         self._sample = compiled(self._sample_actions, observation_spec(info.obs_shape))
         self._values = compiled(lambda obs: self.value(obs, training=False)[:, 0], observation_spec(info.obs_shape))
         self._update = tf.function(self._minibatch_epochs, jit_compile=rl_cfg.jit_compile)
+
+    def networks(self) -> dict:
+        return {"policy": self.model, "value": self.value, **({"log_std": self.log_std} if self.log_std is not None else {})}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"np_rng": rng_state(self.np_rng)}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        set_rng_state(self.np_rng, arrays["np_rng"])
 
     # -- the policy's distribution -------------------------------------------------
 
@@ -134,9 +143,6 @@ class PPO:
             totals = {name: totals[name] + step[name] for name in names}
         count = tf.cast(tf.shape(index)[0], tf.float32)
         return {name: value / count for name, value in totals.items()}
-
-    def close(self) -> None:
-        self.envs.close()
 
 
 def merge_steps_and_envs(array: np.ndarray) -> np.ndarray:

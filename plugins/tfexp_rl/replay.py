@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfexp_rl.checkpoints import rng_state, set_rng_state
+
+FIELDS = ("obs", "next_obs", "actions", "rewards", "terminated")
+
 
 class ReplayBuffer:
     """Stores transitions ``(obs, action, reward, next_obs, terminated)``; the oldest are
@@ -36,6 +40,20 @@ class ReplayBuffer:
         self.terminated[slots] = terminated
         self._next = int(slots[-1] + 1) % self.capacity
         self.size = min(self.size + len(actions), self.capacity)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The stored transitions (only the filled part), the write position and the
+        sampler's RNG: what a resumed DQN run needs to go on as if never stopped."""
+        return {
+            **{f"buffer/{name}": getattr(self, name)[: self.size] for name in FIELDS},
+            "buffer/next": np.array(self._next), "buffer/rng": rng_state(self._rng),
+        }
+
+    def load(self, state: dict[str, np.ndarray]) -> None:
+        self.size, self._next = len(state["buffer/actions"]), int(state["buffer/next"])
+        for name in FIELDS:
+            getattr(self, name)[: self.size] = state[f"buffer/{name}"]
+        set_rng_state(self._rng, state["buffer/rng"])
 
     def sample(self, batches: int, batch_size: int) -> dict[str, np.ndarray]:
         """``batches`` minibatches at once, each array shaped ``(batches, batch_size, ...)``,
