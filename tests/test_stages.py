@@ -167,10 +167,22 @@ def test_pseudo_label_killed_in_a_round_resumes_that_round_at_its_epoch(tmp_path
 
 
 @pytest.mark.slow
-def test_sigterm_stops_rl_after_the_next_update(tmp_path):
-    proc = start_run(tmp_path, ["+experiment=rl", "trainer.verbose=0", "tracking.flush_interval_s=0.2", "tracking.log_model=false"])
-    run_id = wait_for_metric(tmp_path, proc, "update/policy_loss")
+def test_sigterm_stops_rl_after_the_next_update_and_resume_continues_it(tmp_path):
+    args = ["+experiment=rl", "trainer.epochs=3", "technique.total_steps=3072", "technique.stop_when_solved=false",
+            "technique.eval_episodes=5", "technique.test_episodes=5", "trainer.verbose=0", "tracking.flush_interval_s=0.2",
+            "tracking.log_model=false"]
+    proc = start_run(tmp_path, args)
+    run_dir = wait_for_stage(tmp_path, proc, "rl", 0)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 143
-    assert MlflowClient(store_uri(tmp_path)).get_run(run_id).info.status == "KILLED"
-    assert "not resumable: technique=rl kept no checkpoint" in proc.stderr.read()
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.status == "KILLED" and run.data.tags["tfexp.resumable"] == f"python -m tfexp resume={run_dir}"
+    assert f"Continue with: python -m tfexp resume={run_dir}" in proc.stderr.read()
+    result = run_cli([f"resume={run.info.run_id}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    client = MlflowClient(store_uri(tmp_path))
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "eval_return_mean")) == [0, 1, 2]
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "env_steps")) == [0, 1, 2]
+    assert sorted(m.value for m in client.get_metric_history(run.info.run_id, "env_steps")) == [1024, 2048, 3072]

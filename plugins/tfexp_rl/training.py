@@ -88,11 +88,12 @@ def train(run, agent, evaluator, policy, rl_cfg, solved_return: float | None) ->
         progress = _progress_bar(trainer, round_, iterations)
         for i in range(iterations):
             update = agent.iterate()
-            for episode_return, length, step in agent.episodes.drain():
-                run.log_metrics({"episode/return": episode_return, "episode/length": length}, step=step)
+            finished = agent.episodes.drain()
+            for episode_return, length, step in finished:
                 loop.curve.episode_steps.append(step)
                 loop.curve.episode_returns.append(episode_return)
                 train_returns.append(episode_return)
+            _log_episodes(run, finished)
             if update:
                 run.log_metrics({f"update/{k}": v for k, v in update.items()}, step=agent.env_steps)
             if progress:
@@ -129,6 +130,17 @@ def train(run, agent, evaluator, policy, rl_cfg, solved_return: float | None) ->
     run.log_metrics({"train_wall_time_s": loop.elapsed(), "total_env_steps": agent.env_steps}, step=trainer.epochs)
     run.log_figure(return_curve(loop.curve, rl_cfg, solved_return), "return_curve.png")
     return run.history
+
+
+def _log_episodes(run, finished: list[tuple[float, int, int]]) -> None:
+    """``episode/return`` and ``episode/length`` at the env step each episode ended; the
+    mean where several envs ended one at the same step (a step is logged once)."""
+    by_step: dict[int, list[tuple[float, int]]] = {}
+    for episode_return, length, step in finished:
+        by_step.setdefault(step, []).append((episode_return, length))
+    for step, episodes in by_step.items():
+        returns, lengths = zip(*episodes)
+        run.log_metrics({"episode/return": sum(returns) / len(returns), "episode/length": sum(lengths) / len(lengths)}, step=step)
 
 
 def _start_or_resume(run, agent, loop: LoopState) -> int:
