@@ -7,6 +7,8 @@ imports TensorFlow or MLflow.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
@@ -261,10 +263,46 @@ def validate(cfg: DictConfig) -> None:
     for group in ("model", "data", "strategy", "technique"):
         node = cfg.get(group)
         _check(isinstance(node, DictConfig) and isinstance(node.get("name"), str), f"{group}.name", "a component name (a string)", node)
-    data = cfg.data
+    _check(0 <= cfg.seed < 2**32, "seed", "an integer in [0, 2**32)", cfg.seed)
+    name = cfg.tracking.experiment_name
+    _check(bool(name and name.strip()) and len(name) <= 500, "tracking.experiment_name", "a non-empty name of at most 500 characters", name)
+    _validate_model(cfg.model)
+    _validate_data(cfg.data)
+
+
+def _validate_model(model: DictConfig) -> None:
+    """The layer keys of the built-in models (and any model that uses the same names)."""
+    for key in ("hidden_units", "filters"):
+        if key in model:
+            _check(OmegaConf.is_list(model[key]) and all(isinstance(u, int) and u >= 1 for u in model[key]), f"model.{key}", "a list of integers >= 1", model[key])
+    for key in ("dense_units", "kernel_size"):
+        if key in model:
+            _check(model[key] >= 1, f"model.{key}", "an integer >= 1", model[key])
+    if "dropout" in model:
+        _check(0 <= model.dropout < 1, "model.dropout", "a rate in [0, 1)", model.dropout)
+
+
+def _validate_data(data: DictConfig) -> None:
+    """Split fractions, and a generated set big enough for a stratified train/val/test split."""
     for key in ("val_fraction", "test_fraction"):
         if key in data:
             _check(0 < data[key] < 1, f"data.{key}", "a fraction between 0 and 1", data[key])
+    if "val_fraction" in data and "test_fraction" in data:
+        _check(data.val_fraction + data.test_fraction < 1, "data.val_fraction", f"a fraction below 1 - data.test_fraction ({1 - data.test_fraction:g}): the rest is the training split", data.val_fraction)
+    if {"n_samples", "n_classes", "val_fraction", "test_fraction"} <= set(data):
+        _check(data.n_classes >= 2, "data.n_classes", "an integer >= 2", data.n_classes)
+        smallest = next(n for n in itertools.count(data.n_samples) if _split_fits(n, data))
+        _check(smallest == data.n_samples, "data.n_samples", f"at least {smallest}: each of the train, val and test splits needs data.n_classes={data.n_classes} examples", data.n_samples)
+    if {"n_features", "n_informative", "n_classes"} <= set(data):
+        _check(1 <= data.n_informative <= data.n_features, "data.n_informative", f"an integer from 1 to data.n_features ({data.n_features})", data.n_informative)
+        _check(data.n_classes * 2 <= 2**data.n_informative, "data.n_classes", f"at most 2**data.n_informative / 2 = {2 ** data.n_informative // 2} (two clusters per class)", data.n_classes)
+
+
+def _split_fits(n: int, data: DictConfig) -> bool:
+    """Whether ``n`` examples split (as scikit-learn rounds) leave every split ``n_classes`` examples."""
+    test = math.ceil(n * data.test_fraction)
+    val = math.ceil((n - test) * data.val_fraction / (1 - data.test_fraction))
+    return min(test, val, n - test - val) >= data.n_classes
 
 
 def _validate_trainer_options(t: DictConfig) -> None:
