@@ -25,6 +25,12 @@ def empty_csv(tmp: Path) -> str:
     return str(path)
 
 
+def tabbed_config_dir(tmp: Path) -> list[str]:
+    (tmp / "conf" / "model").mkdir(parents=True)
+    (tmp / "conf" / "model" / "tabbed.yaml").write_text("name: mlp\nhidden_units:\n\t- 32\n")
+    return ["--config-dir", str(tmp / "conf"), "model=tabbed"]
+
+
 def raising_plugin(tmp: Path) -> dict:
     site = write_plugin_dist(tmp / "site", "raising-plugin", "raising_plugin",
                              "from tfexp import hookimpl\n\n@hookimpl\ndef tfexp_before_fit(run, model):\n    raise ValueError('plugin says no')\n")
@@ -64,6 +70,7 @@ CASES = [
     ("unwritable output directory", ["hydra.run.dir=/proc/tfexp-out"], "cannot write the output directory /proc/tfexp-out", False),
     ("resume without a checkpoint", lambda tmp: [f"resume={tmp}"], "no checkpoint in", False),
     ("resume with an unknown run id", ["resume=0123456789abcdef"], "neither a directory nor an MLflow run id", False),
+    ("YAML with a tab under --config-dir", tabbed_config_dir, "tabbed.yaml line 3, column 1 is not valid YAML: found character '\\t'", False),
     ("a plugin hook that raises", raising_plugin, "ValueError: plugin says no (raised in plugin raising_plugin (raising-plugin 1.0))", True),
 ]
 

@@ -10,6 +10,7 @@ import logging
 import sys
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -69,6 +70,7 @@ def cli() -> None:
     if {"--help", "-h"} & set(sys.argv[1:]):
         help_without_schemas()
         return
+    check_config_dirs(sys.argv[1:])
     try:
         main()
     except SystemExit as exc:  # Hydra's config errors exit 1 after printing their message
@@ -77,6 +79,26 @@ def cli() -> None:
         if exc.code == 1 and (hints := did_you_mean(sys.argv[1:])):
             print("\n".join(hints), file=sys.stderr)
         raise
+
+
+def check_config_dirs(args: list[str]) -> None:
+    """Read every YAML file under ``--config-dir``/``-cd`` first: Hydra would print a
+    90-line traceback for one that does not parse; this prints one line naming its place."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    dirs = [b for a, b in zip(args, args[1:]) if a in ("--config-dir", "-cd")] + [a.split("=", 1)[1] for a in args if a.startswith("--config-dir=")]
+    for path in sorted(p for d in dirs for p in Path(d).rglob("*.y*ml")):
+        try:
+            OmegaConf.load(path)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path} line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+            problem = getattr(exc, "problem", None) or str(exc)
+            problem += f" ({exc.context})" if getattr(exc, "context", None) else ""
+            log.error("tfexp: error: %s is not valid YAML: %s. Fix it there (YAML indents with spaces, never tabs)", where, problem)
+            sys.exit(1)
 
 
 def help_without_schemas() -> None:

@@ -41,17 +41,9 @@ def tfexp_build_model(run, data):
     return spec.build(run.cfg.model, data.spec.input_shape, data.spec.num_outputs)
 
 
-def check_batch_size(run, data) -> None:
-    """A batch larger than a known training split would make every epoch empty."""
-    size, batch = data.spec.size("train"), run.cfg.trainer.batch_size
-    if size is not None and batch > size:
-        raise ConfigError(f"trainer.batch_size={batch} is larger than the training split ({size} examples); use trainer.batch_size={size} or less")
-
-
 @hookimpl(trylast=True)
 def tfexp_run_fit(run, model, data, callbacks):
     """The run's model, trained as its one stage."""
-    check_batch_size(run, data)
     return run.fit(model, callbacks=callbacks)
 
 

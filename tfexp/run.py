@@ -125,6 +125,14 @@ class Run:
         self.log_artifact(path)
         return path
 
+    def compile_kwargs(self, spec: Any = None) -> dict[str, Any]:
+        """What the run's model is compiled with (the ``trainer`` optimizer, a loss and
+        metrics for the task of ``spec``, default the run's data), for a technique's other
+        models: a teacher, a baseline, a wrapper such as the Distiller."""
+        from tfexp.defaults import compile_kwargs_for
+
+        return compile_kwargs_for(self, spec or self.data.spec)
+
     def fit(self, model: Any, **stage: Any) -> dict[str, list[float]]:
         """Train one stage through the core (checkpoints, resume, SIGTERM, NaN recovery,
         metrics): see :func:`tfexp.stages.fit`."""
