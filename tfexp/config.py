@@ -101,6 +101,11 @@ class TrackingConfig:
     log_every_n_steps: int = 0
     """Also log training metrics every N optimizer steps (0: per epoch only)."""
     log_model: bool = True
+    system_metrics: bool = True
+    """Sample CPU, memory, disk and network use (GPU with ``pip install tfexp[gpu]``) while the
+    run trains: MLflow's system metrics, ``system/*`` in the run's System metrics tab."""
+    system_metrics_interval_s: float = 10.0
+    """Seconds between two system-metric samples (each is one ``system/*`` point)."""
     flush_interval_s: float = 2.0
     """How often buffered metrics are written to MLflow from the background thread."""
     register_model: Optional[str] = None
@@ -255,6 +260,7 @@ def validate(cfg: DictConfig) -> None:
     _check(not (t.nan_recovery and not t.checkpoint_every), "trainer.nan_recovery", "0 when trainer.checkpoint_every=0 (recovery restores a checkpoint)", t.nan_recovery)
     _validate_trainer_options(t)
     _check(cfg.tracking.fallback in (None, "local"), "tracking.fallback", "null or local", cfg.tracking.fallback)
+    _check(cfg.tracking.system_metrics_interval_s > 0, "tracking.system_metrics_interval_s", "a number of seconds > 0", cfg.tracking.system_metrics_interval_s)
     p = cfg.pipeline
     _check(p.shuffle_buffer >= 1, "pipeline.shuffle_buffer", "an integer >= 1", p.shuffle_buffer)
     for key in ("interleave", "prefetch"):

@@ -68,27 +68,12 @@ def tfexp_fit_stage(run, model, stage, train, val, epochs, steps_per_epoch, call
 def tfexp_evaluate(run, model, data):
     metrics = model.evaluate(run.dataset("test"), verbose=0, return_dict=True)
     if data.spec.task == "multiclass":
-        run.log_figure(confusion_matrix_figure(model, data), "confusion_matrix.png")
+        from tfexp.classification import log_classification_report
+
+        log_classification_report(run, model, data)
     return metrics
 
 
 @hookimpl
 def tfexp_export_model(run, model):
     run.log_model(model, "model")
-
-
-def confusion_matrix_figure(model, data):
-    """The test split's confusion matrix, from one streaming pass over it."""
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    from tfexp.data import predict
-
-    outputs, targets = predict(model, data, "test")
-    names = data.spec.class_names or [str(c) for c in range(data.spec.num_outputs)]
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ConfusionMatrixDisplay.from_predictions(
-        targets, outputs.argmax(axis=-1), labels=list(range(len(names))), display_labels=names, ax=ax, colorbar=False,
-    )
-    ax.set_title("Confusion matrix (test split)")
-    return fig

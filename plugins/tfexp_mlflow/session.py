@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -22,6 +23,7 @@ from tfexp_mlflow.names import run_name
 from tfexp_mlflow.params import flatten_config
 from tfexp_mlflow.spill import Spill
 from tfexp_mlflow.store import prepared
+from tfexp_mlflow.system_metrics import SystemMetrics
 
 log = logging.getLogger("tfexp.mlflow")
 
@@ -134,6 +136,7 @@ class Session:
     run_id: str
     buffer: MetricBuffer
     spill: Spill = field(default=None)
+    system_metrics: SystemMetrics | None = None
 
     @classmethod
     def start(cls, run) -> Session:
@@ -155,6 +158,8 @@ class Session:
         session = cls(client, uri, active.info.experiment_id, run_id, buffer, Spill(run.output_dir / "unsent_tracking.jsonl", run_id, uri))
         if not resumed:
             session.log_config(run)
+        if cfg.tracking.system_metrics:
+            session.system_metrics = SystemMetrics(run_id, uri, cfg.tracking.system_metrics_interval_s, resumed=bool(resumed))
         return session
 
     @staticmethod
@@ -238,18 +243,16 @@ class Session:
             signature = infer_signature(example, model.predict(example, verbose=0))
         # Explicit requirements: MLflow's inference of them costs ~30 s per model here.
         requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.version.VERSION}"]
-        final = self.final_metrics()
-        step = max((m.step for m in final), default=0)  # MLflow links the metrics at this step
-        info = mlflow.keras.log_model(model, name=name, signature=signature, pip_requirements=requirements, step=step)
-        earlier = [Metric(m.key, m.value, m.timestamp, m.step, model_id=info.model_id) for m in final if m.step != step]
-        if earlier:  # the last epoch's values: same points as the run's, now also the model's
-            self.client.log_batch(self.run_id, metrics=earlier)
-
-    def final_metrics(self) -> list:
-        """What the trained model scored: each metric's last value (test metrics, the last
-        epoch's), written out first; system metrics describe the machine, not the model."""
-        self.buffer.flush()
-        return [m for m in latest_metrics(self.client, self.run_id) if not m.key.startswith("system/")]
+        with self.system_metrics.paused() if self.system_metrics else contextlib.nullcontext():
+            self.buffer.flush()
+            latest = latest_metrics(self.client, self.run_id)
+            # MLflow gives the model every metric logged at its step: past the last one, none
+            step = 1 + max((m.step for m in latest), default=-1)
+            info = mlflow.keras.log_model(model, name=name, signature=signature, pip_requirements=requirements, step=step)
+        # what the trained model scored (test metrics, the last epoch's): the run's own points,
+        # now also the model's; system metrics describe the machine, not the model
+        final = [Metric(m.key, m.value, m.timestamp, m.step, model_id=info.model_id) for m in latest if not m.key.startswith("system/")]
+        self.client.log_batch(self.run_id, metrics=final)
 
     def finish(self, run, status: str) -> None:
         """Flush (retrying a lost server), upload the log, end the run; what cannot reach
@@ -257,6 +260,8 @@ class Session:
         import mlflow
 
         self.spill.metrics = self.buffer.close(run.cfg.tracking.retry_timeout_s)
+        if self.system_metrics:
+            self.system_metrics.stop()
         log_file = run.output_dir / f"{_job_name()}.log"
         if log_file.is_file():
             self.log_artifact(str(log_file), "logs")

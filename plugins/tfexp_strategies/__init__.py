@@ -136,12 +136,12 @@ def tfexp_evaluate(run, model, data):
 
     if not is_multi_worker(run.strategy):
         return None
-    from tfexp.defaults import confusion_matrix_figure
+    from tfexp.classification import log_classification_report
     from tfexp_strategies.distributed_fit import evaluate
 
     metrics = evaluate(run, model)
     if data.spec.task == "multiclass":
-        run.log_figure(confusion_matrix_figure(model, data), "confusion_matrix.png")
+        log_classification_report(run, model, data)
     return metrics
 
 

@@ -46,6 +46,15 @@ def override_values(overrides: list[str]) -> dict[str, float | str]:
     return values
 
 
+def dashboard_metrics(run) -> dict[str, str]:
+    """The HParams dashboard's columns (tag -> title): ``objective`` first, named after
+    ``sweep.objective``, then the test metrics and the last validation metrics."""
+    metrics = {"objective": f"objective ({run.cfg.sweep.objective})"}
+    for name in [*sorted(run.test_metrics), *sorted(k for k in run.history if k.startswith("val_"))]:
+        metrics.setdefault(name, name)
+    return metrics
+
+
 @hookimpl
 def tfexp_flush_tracking(run):
     if writer := writer_of(run):
@@ -59,6 +68,7 @@ def tfexp_after_run(run, status):
             from tfexp.secrets import redact
 
             writer.hparams(override_values(redact(list(run.overrides))), trial_id=run.output_dir.name)
+            writer.hparams_config(list(override_values(run.overrides)), dashboard_metrics(run))
         writer.close()
         run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
         run.summary.append(f"TensorBoard: tensorboard --logdir {run.info['tensorboard_dir']}")

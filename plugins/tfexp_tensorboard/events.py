@@ -57,6 +57,12 @@ class EventWriter:
     def hparams(self, values: dict, trial_id: str) -> None:
         self._add(hparams_summary.hparams_pb(values, trial_id=trial_id), 0)
 
+    def hparams_config(self, names: list[str], metrics: dict[str, str]) -> None:
+        """The HParams dashboard's layout: these hyperparameters, and ``metrics`` (scalar tag
+        -> column title) as its metric columns, in order (without it, every scalar is one)."""
+        columns = [hparams_summary.Metric(tag, display_name=title) for tag, title in metrics.items()]
+        self._add(hparams_summary.hparams_config_pb([hparams_summary.HParam(n) for n in names], columns), 0)
+
     def flush(self) -> None:
         self._hand_off()
         self._file.flush()
