@@ -23,6 +23,7 @@ from tfexp.plugins import get_plugin_manager, get_registry, plugin_that_raised
 from tfexp.pruning import TrialPruned
 from tfexp.resume import resume_config, resume_dir, save_run_config
 from tfexp.run import Run
+from tfexp.run_facts import publish_error, publish_log_file, publish_start
 from tfexp.run_lock import run_lock
 
 log = logging.getLogger("tfexp")
@@ -78,6 +79,7 @@ def _execute(run: Run) -> None:
     restore_sigterm = _stop_on_sigterm(run)
     try:
         hook.tfexp_before_run(run=run)
+        publish_start(run)
         import keras
 
         from tfexp.checkpoint import mark_trained, restore_checkpoint
@@ -112,6 +114,7 @@ def _execute(run: Run) -> None:
         status = KILLED
         if (run.output_dir / "checkpoints" / "state.json").is_file():
             run.set_tags({"tfexp.resumable": f"python -m tfexp resume={run.output_dir}"})
+        publish_error(run, exc)
         call_isolated(run.plugin_manager, "tfexp_on_run_error", run=run, error=exc)
         raise
     except BaseException as exc:
@@ -123,6 +126,7 @@ def _execute(run: Run) -> None:
             error = TfexpError(f"sys.exit({exc.code}) called during the run: it FAILED")
         if error is exc and (culprit := plugin_that_raised(run.plugin_manager, exc)):
             error.add_note(f"raised in plugin {culprit}")
+        publish_error(run, error)
         call_isolated(run.plugin_manager, "tfexp_on_run_error", run=run, error=error)
         if error is exc:
             raise
@@ -130,6 +134,7 @@ def _execute(run: Run) -> None:
     finally:
         restore_sigterm()
         try:
+            publish_log_file(run)
             late_error = call_isolated(run.plugin_manager, "tfexp_after_run", run=run, status=status)
             if status == FINISHED and late_error is None and cfg.trainer.checkpoint_every:
                 mark_completed(run)

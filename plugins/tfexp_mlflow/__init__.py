@@ -7,7 +7,6 @@ between the jobs of a multirun and a run without MLflow (``tracking=none``) cost
 from __future__ import annotations
 
 import logging
-import traceback
 
 from tfexp import hookimpl
 from tfexp.cluster import is_chief
@@ -76,17 +75,6 @@ def tfexp_before_fit(run, model):
 def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
         session.tolerant(session.log_keras_model, model, run.data, name)
-
-
-@hookimpl
-def tfexp_on_run_error(run, error):
-    if session := session_of(run):
-        path = run.output_dir / "error" / "traceback.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(traceback.format_exception(error)))
-        session.log_artifact(str(path), "error")
-        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
-        session.client.set_tag(session.run_id, "tfexp.error", f"{type(error).__name__}: {error}{notes}"[:5000])
 
 
 @hookimpl(trylast=True)

@@ -1,4 +1,4 @@
-"""The resolved config as MLflow params: flat dotted keys within MLflow's limits."""
+"""Params as MLflow takes them: strings within its key and value limits."""
 
 from __future__ import annotations
 
@@ -8,12 +8,6 @@ MAX_KEY = 250
 MAX_VALUE = 6000
 
 
-def flatten_config(node: Any, prefix: str = "") -> dict[str, str]:
-    """``{"model": {"units": [8]}}`` -> ``{"model.units": "[8]"}``; lists stay whole."""
-    if isinstance(node, dict):
-        out: dict[str, str] = {}
-        for key, value in node.items():
-            out.update(flatten_config(value, f"{prefix}{key}."))
-        return out
-    key = prefix[:-1][:MAX_KEY]
-    return {key: str(node)[:MAX_VALUE]}
+def mlflow_params(params: dict[str, Any]) -> dict[str, str]:
+    """``{"model.units": [8]}`` -> ``{"model.units": "[8]"}``, keys and values cut to MLflow's limits."""
+    return {str(key)[:MAX_KEY]: str(value)[:MAX_VALUE] for key, value in params.items()}

@@ -5,22 +5,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import subprocess
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from omegaconf import OmegaConf
-
-from tfexp import __version__
 from tfexp.errors import TfexpError
-from tfexp.secrets import redact
 from tfexp.sweep import PARENT_ENV
 from tfexp_mlflow.buffer import MetricBuffer
 from tfexp_mlflow.links import open_lines, run_link
 from tfexp_mlflow.names import run_name
-from tfexp_mlflow.params import flatten_config
+from tfexp_mlflow.params import mlflow_params
 from tfexp_mlflow.spill import Spill
 from tfexp_mlflow.store import prepared
 from tfexp_mlflow.system_metrics import SystemMetrics
@@ -85,38 +79,6 @@ def ensure_experiment(client, name: str, uri: str) -> str:
         return found.experiment_id
 
 
-def git_commit(cwd: Path) -> str | None:
-    """The user's commit (MLflow's own git tag describes tfexp's install under ``-m``)."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def run_tags(run) -> dict[str, str]:
-    cfg = run.cfg
-    tags = {
-        "tfexp.version": __version__,
-        "tfexp.technique": cfg.technique.name,
-        "tfexp.model": cfg.model.name,
-        "tfexp.data": cfg.data.name,
-        "tfexp.strategy": cfg.strategy.name,
-        "tfexp.output_dir": str(run.output_dir),
-        "mlflow.source.name": "python -m tfexp",
-        **{f"tfexp.{key}": value for key, value in run.subject.items()},  # RL: tfexp.agent, tfexp.env
-    }
-    pm = run.plugin_manager
-    tags["tfexp.plugins"] = ", ".join(sorted(f"{name}=={dist.version}" for name, dist in pm.distributions.items()))
-    if commit := git_commit(Path.cwd()):
-        tags["mlflow.source.git.commit"] = commit
-    if run.overrides:
-        tags["tfexp.overrides"] = " ".join(redact(list(run.overrides)))
-    if (job := _hydra_job_num()) is not None:
-        tags["tfexp.job"] = str(job)
-    return tags
-
-
 def latest_metrics(client, run_id: str) -> list:
     """Every metric's value at its last step, as stored (``mlflow.entities.Metric``)."""
     keys = client.get_run(run_id).data.metrics
@@ -156,30 +118,19 @@ class Session:
         run_id = active.info.run_id
         buffer = MetricBuffer(client, run_id, cfg.tracking.flush_interval_s, floor=floor)
         session = cls(client, uri, active.info.experiment_id, run_id, buffer, Spill(run.output_dir / "unsent_tracking.jsonl", run_id, uri))
-        if not resumed:
-            session.log_config(run)
         if cfg.tracking.system_metrics:
             session.system_metrics = SystemMetrics(run_id, uri, cfg.tracking.system_metrics_interval_s, resumed=bool(resumed))
         return session
 
     @staticmethod
     def _start_new(mlflow, client, run, uri: str):
-        tags = run_tags(run)
+        tags = {"mlflow.source.name": "python -m tfexp"}  # tfexp's own tags come through the sink
         if parent_id := os.environ.get(PARENT_ENV):  # a job of a sweep: join the parent
             experiment_id = client.get_run(parent_id).info.experiment_id
             tags["mlflow.parentRunId"] = parent_id
         else:
             experiment_id = ensure_experiment(client, run.cfg.tracking.experiment_name, uri)
         return mlflow.start_run(experiment_id=experiment_id, run_name=run_name(run), tags=tags)
-
-    def log_config(self, run) -> None:
-        """Params (flat, secrets masked), the resolved config and the Hydra files."""
-        config = redact(OmegaConf.to_container(run.cfg, resolve=True))
-        self.log_params(flatten_config(config))
-        self.client.log_text(self.run_id, yaml.safe_dump(config, sort_keys=False), "config/config.yaml")
-        for hydra_file in sorted((run.output_dir / ".hydra").glob("*.yaml")):
-            content = redact(yaml.safe_load(hydra_file.read_text()))
-            self.client.log_text(self.run_id, yaml.safe_dump(content, sort_keys=False), f"config/hydra/{hydra_file.name}")
 
     def tolerant(self, action, *args) -> None:
         """Run a logging call; if the server is lost mid-run, warn and keep training."""
@@ -191,13 +142,15 @@ class Session:
     def log_params(self, params: dict) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k, v) for k, v in params.items()]
+        items = [Param(k, v) for k, v in mlflow_params(params).items()]
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=items[i : i + MAX_PARAMS_PER_BATCH])
 
     def set_tags(self, tags: dict) -> None:
         from mlflow.entities import RunTag
 
+        if "tfexp.git_commit" in tags:  # where the MLflow UI shows a run's commit
+            tags = {**tags, "mlflow.source.git.commit": tags["tfexp.git_commit"]}
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_artifact(self, path: str, artifact_path: str | None) -> None:
@@ -262,9 +215,6 @@ class Session:
         self.spill.metrics = self.buffer.close(run.cfg.tracking.retry_timeout_s)
         if self.system_metrics:
             self.system_metrics.stop()
-        log_file = run.output_dir / f"{_job_name()}.log"
-        if log_file.is_file():
-            self.log_artifact(str(log_file), "logs")
         try:
             mlflow.end_run(status)
         except Exception as exc:
@@ -274,19 +224,3 @@ class Session:
         if self.spill.write():
             run.summary.append(f"NOT SENT to MLflow yet: {self.spill.path} -- send it: python -m tfexp_mlflow.spill {self.spill.path}")
         run.summary += open_lines(self.uri, run_link(self.uri, self.experiment_id, self.run_id))
-
-
-def _job_name() -> str:
-    from hydra.core.hydra_config import HydraConfig
-
-    return HydraConfig.get().job.name if HydraConfig.initialized() else "tfexp"
-
-
-def _hydra_job_num() -> int | None:
-    """The job's number within a multirun (None for a single run)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        return HydraConfig.get().job.num
-    return None

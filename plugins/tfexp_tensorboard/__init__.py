@@ -15,16 +15,18 @@ def writer_of(run):
 @hookimpl
 def tfexp_before_run(run):
     if run.cfg.tracking.tensorboard and is_chief():  # one event log per cluster: the chief's
-        from omegaconf import OmegaConf
-
-        from tfexp.secrets import redact
         from tfexp_tensorboard.events import EventWriter
 
         logdir = run.output_dir / "tensorboard"
         run.info["tensorboard_dir"] = logdir
-        run.info["tensorboard_writer"] = writer = EventWriter(logdir)
-        config = redact(OmegaConf.to_container(run.cfg, resolve=True))
-        writer.text("config", f"```\n{OmegaConf.to_yaml(config)}\n```")
+        run.info["tensorboard_writer"] = EventWriter(logdir)
+
+
+@hookimpl
+def tfexp_log_params(run, params):
+    """The params (the run's config, masked by the core) as a text panel."""
+    if writer := writer_of(run):
+        writer.text("params", "\n".join(f"    {key}: {value}" for key, value in params.items()))
 
 
 @hookimpl
@@ -65,9 +67,9 @@ def tfexp_flush_tracking(run):
 def tfexp_after_run(run, status):
     if writer := writer_of(run):
         if run.overrides:  # the HParams dashboard compares the jobs of a sweep
-            from tfexp.secrets import redact
+            from tfexp.run_facts import masked_overrides
 
-            writer.hparams(override_values(redact(list(run.overrides))), trial_id=run.output_dir.name)
+            writer.hparams(override_values(masked_overrides(run.overrides)), trial_id=run.output_dir.name)
             writer.hparams_config(list(override_values(run.overrides)), dashboard_metrics(run))
         writer.close()
         run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
