@@ -16,7 +16,7 @@ from tfexp.config import validate
 from tfexp.errors import ConfigError
 from tfexp.testing import compose, store_uri, tiny_run
 
-SHORT = ["debug.trainer.steps_per_epoch=5", "debug.trainer.verbose=0"]
+SHORT = ["debug.trainer.steps_per_epoch=5", "debug.trainer.verbose=0", "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"]
 
 
 def logged(tmp_path, run, key: str) -> list[float]:
@@ -121,3 +121,21 @@ def test_a_wrong_type_names_the_key():
 def test_options_that_do_not_fit_the_data_fail_before_training(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
         tiny_run(tmp_path, overrides)
+
+
+def test_fixmatch_labeled_term_is_the_compiled_loss():
+    """FixMatch trains with the classifier's compiled loss, so label smoothing and class weights reach it."""
+    import keras
+    from tfexp_semisup.fixmatch import FixMatch
+
+    from tfexp.losses import SmoothedSparseCrossentropy
+
+    classifier = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    identity = keras.layers.Identity()
+    loss = SmoothedSparseCrossentropy(3, label_smoothing=0.3, class_weights=[1.0, 2.0, 4.0])
+    trainer = FixMatch(classifier, identity, identity, threshold=1.1, lambda_u=1.0, labeled_loss=loss)  # 1.1: no pseudo-label
+    trainer.compile(optimizer=keras.optimizers.SGD(0.0))
+    x, y = np.random.default_rng(0).normal(size=(6, 4)).astype("float32"), np.array([0, 1, 2, 2, 1, 0])
+    logs = trainer.train_step(((x, y), x))
+    assert float(logs["labeled_loss"]) == pytest.approx(float(loss(y, classifier(x))), rel=1e-5)
+    assert float(loss(y, classifier(x))) != pytest.approx(float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, classifier(x))), rel=1e-3)

@@ -26,11 +26,14 @@ def consistency_loss(logits_strong, probs_weak, threshold: float):
 
 
 class FixMatch(keras.Model):
-    """Trains ``classifier`` (shared weights) with FixMatch; validates it as is."""
+    """Trains ``classifier`` (shared weights) with FixMatch; validates it as is. The labeled
+    term is ``labeled_loss`` (the classifier's compiled loss: ``trainer.label_smoothing`` and
+    ``trainer.class_weight`` apply to it)."""
 
-    def __init__(self, classifier, weak, strong, threshold: float, lambda_u: float):
+    def __init__(self, classifier, weak, strong, threshold: float, lambda_u: float, labeled_loss=None):
         super().__init__(name="fixmatch")
         self.classifier, self.weak, self.strong = classifier, weak, strong
+        self.labeled_loss = labeled_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.threshold, self.lambda_u = threshold, lambda_u
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
@@ -61,7 +64,7 @@ class FixMatch(keras.Model):
             logits_labeled = logits[:n_labeled]
             logits_weak = logits[n_labeled : n_labeled + n_unlabeled]
             logits_strong = logits[n_labeled + n_unlabeled :]
-            labeled_loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y_labeled, logits_labeled, from_logits=True))
+            labeled_loss = self.labeled_loss(y_labeled, logits_labeled)
             probs_weak = ops.softmax(ops.stop_gradient(logits_weak), axis=-1)
             unlabeled_loss, mask = consistency_loss(logits_strong, probs_weak, self.threshold)
             loss = labeled_loss + self.lambda_u * unlabeled_loss
@@ -112,7 +115,7 @@ def train_fixmatch(run, model, labeled, pool, callbacks, cfg) -> None:
     spec = labeled.spec
     with run.strategy.scope():
         weak, strong = augmenters(spec.input_shape, cfg.augment)
-        trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u)
+        trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u, labeled_loss=model.loss)
         # The run's model's own optimizer: the checkpoints hold the model with it, not the wrapper.
         trainer.compile(optimizer=model.optimizer)
     seen = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
