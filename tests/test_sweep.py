@@ -11,7 +11,8 @@ from mlflow import MlflowClient
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import tfexp
-from tfexp.sweep_summary import aggregate_over_seeds, JobRow
+from tfexp.sweep_records import SweepJob
+from tfexp.sweep_summary import aggregate_over_seeds
 from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri
 
 FAST = ["debug=fast", "tracking.log_model=false"]
@@ -34,7 +35,10 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     assert parent.info.status == "FINISHED" and len(children) == 4
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.info.experiment_id for c in children} == {parent.info.experiment_id}
-    assert all(f"[sweep] job {k}/4 done" in result.stderr for k in range(1, 5))  # progress
+    # one line per job (swept values, objective, duration), not each job's full summary
+    output = result.stdout + result.stderr
+    assert all(f"[sweep] job {k}/4 " in output for k in range(1, 5))
+    assert "[sweep] job 4/4 model=cnn seed=2: val_accuracy=" in output and "tfexp run FINISHED" not in output
     # readable names that never repeat (MLflow's own are drawn from the reseeded `random`)
     names = {c.info.run_name for c in children}
     assert names == {f"model={m} seed={s}" for m in ("mlp", "cnn") for s in (1, 2)}
@@ -44,13 +48,13 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     assert parent.data.tags["tfexp.best_run_id"] == best.info.run_id
     assert parent.data.metrics["best_objective"] == pytest.approx(best.data.metrics["val_accuracy"])
 
-    # seeds aggregated per model: mean and sample std of the children's objective
-    for i in range(2):
-        config = parent.data.tags[f"tfexp.config_{i}"]
-        values = [c.data.metrics["objective"] for c in children if f"model={c.data.params['model.name']}" == config]
+    assert parent.data.params == {"model": "mlp,cnn", "seed": "1,2"}  # the swept space
+    # seeds aggregated per model, under readable names: mean and sample std of the children's objective
+    for model in ("mlp", "cnn"):
+        values = [c.data.metrics["objective"] for c in children if c.data.params["model.name"] == model]
         assert len(values) == 2
-        assert parent.data.metrics[f"config_{i}/objective_mean"] == pytest.approx(statistics.fmean(values))
-        assert parent.data.metrics[f"config_{i}/objective_std"] == pytest.approx(statistics.stdev(values))
+        assert parent.data.metrics[f"model:{model}/val_accuracy_mean"] == pytest.approx(statistics.fmean(values))
+        assert parent.data.metrics[f"model:{model}/val_accuracy_std"] == pytest.approx(statistics.stdev(values))
 
     artifacts = artifact_paths(tmp_path, parent.info.run_id)
     assert {"summary/sweep_jobs.csv", "summary/sweep_summary.md", "summary/objective_by_parameter.png"} <= artifacts
@@ -74,6 +78,33 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     content = events.PluginTagToContent("hparams")
     session = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
     assert session.hparams["model"].string_value == "cnn" and session.hparams["seed"].number_value == 2
+
+
+def test_a_sweep_without_any_tracker_still_writes_its_summary(tmp_path):
+    """MLflow disabled: no parent run, no store; both jobs run, the sweep exits 0 and its summary
+    (job table, best job, seed mean ± std, plot) is computed from what the jobs returned."""
+    result = run_cli(["-m", *FAST, "seed=1,2"], cwd=tmp_path, env={"TFEXP_DISABLE_PLUGINS": "mlflow_tracker"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert not (tmp_path / "mlflow.db").exists() and "MLflow" not in output
+    (sweep_dir,) = (tmp_path / "multirun").glob("*/*")
+    rows = list(csv.DictReader((sweep_dir / "summary" / "sweep_jobs.csv").open()))
+    assert [(r["job"], r["seed"], r["status"]) for r in rows] == [("0", "1", "FINISHED"), ("1", "2", "FINISHED")]
+    # each job's objective is the val_accuracy its own TensorBoard log ends with
+    values = []
+    for row in rows:
+        events = EventAccumulator(str(sweep_dir / row["job"] / "tensorboard"))
+        events.Reload()
+        (last,) = events.Tensors("val_accuracy")[-1:]
+        values.append(float(last.tensor_proto.float_val[0]))
+        assert float(row["val_accuracy"]) == pytest.approx(values[-1], rel=1e-5)
+    mean, std = statistics.fmean(values), statistics.stdev(values)
+    assert f"| all | {mean:.4f} | {std:.4f} | 2 |" in (sweep_dir / "summary" / "sweep_summary.md").read_text()
+    assert (sweep_dir / "summary" / "objective_by_parameter.png").stat().st_size > 1000
+    best = max(range(2), key=lambda i: values[i])
+    assert f"best: job {best} (seed={best + 1}): val_accuracy={values[best]:.4g}" in output
+    assert f"all: val_accuracy {mean:.4f} ± {std:.4f} over 2 seeds" in output
+    assert f"sweep directory: {sweep_dir.resolve()}" in output and f"tensorboard --logdir {sweep_dir.resolve()}" in output
 
 
 def test_a_failing_job_fails_the_parent_but_not_the_sweep(tmp_path):
@@ -140,12 +171,12 @@ def test_sweeps_know_how_many_jobs_they_run(sweeper, task, jobs):
 
 
 def test_seed_aggregation_ignores_failed_jobs():
-    rows = [
-        JobRow(0, {"seed": "1", "lr": "0.1"}, "FINISHED", 0.5, "a"),
-        JobRow(1, {"seed": "2", "lr": "0.1"}, "FINISHED", 0.7, "b"),
-        JobRow(2, {"seed": "3", "lr": "0.1"}, "FAILED", float("nan"), "c"),
+    jobs = [
+        SweepJob(0, {"seed": "1", "lr": "0.1"}, "FINISHED", "val_accuracy", 0.5),
+        SweepJob(1, {"seed": "2", "lr": "0.1"}, "FINISHED", "val_accuracy", 0.7),
+        SweepJob(2, {"seed": "3", "lr": "0.1"}, "FAILED", "val_accuracy", float("nan")),
     ]
-    mean, std, n = aggregate_over_seeds(rows)["lr=0.1"]
+    mean, std, n = aggregate_over_seeds(jobs, ["lr", "seed"])["lr=0.1"]
     assert (mean, n) == (pytest.approx(0.6), 2) and std == pytest.approx(statistics.stdev([0.5, 0.7]))
 
 

@@ -79,15 +79,12 @@ def test_every_sampler_by_name_samples_the_search_space(tmp_path, name):
 
 
 def test_the_grid_sampler_runs_at_most_its_grid():
-    from omegaconf import OmegaConf
+    from hydra_plugins.tfexp_optuna_sweeper.sweeper import plan
 
-    from tfexp.sweep import OPTUNA as TARGET, job_count
-
-    sweeper = {"_target_": TARGET, "sampler": "grid", "n_trials": 20, "params": {"seed": "choice(1,2,3)"}}
-    config = OmegaConf.create({"hydra": {"sweeper": sweeper, "overrides": {"task": ["model=choice(mlp,cnn)", "debug=fast"]}}})
-    assert job_count(config) == 6
-    config.hydra.sweeper.n_trials = 4
-    assert job_count(config) == 4
+    settings = SimpleNamespace(sampler="grid", n_trials=20, params={"seed": "choice(1,2,3)"})
+    assert plan(settings, ["model=choice(mlp,cnn)", "debug=fast"])[3] == 6
+    settings.n_trials = 4
+    assert plan(settings, ["model=choice(mlp,cnn)", "debug=fast"])[3] == 4
 
 
 def test_grid_sampler_prunes_the_bad_trial_and_the_summary_counts_it(tmp_path):
@@ -109,8 +106,8 @@ def test_grid_sampler_prunes_the_bad_trial_and_the_summary_counts_it(tmp_path):
     assert parent.info.status == "FINISHED"
     assert parent.data.metrics["jobs_pruned"] == 1 and parent.data.metrics["jobs_failed"] == 0
     assert parent.data.tags["tfexp.best_params"] == '{"trainer.learning_rate": 0.01}'
-    assert {"study/optimization_history.png", "study/intermediate_values.png"} <= artifact_paths(tmp_path, parent.info.run_id)
-    assert "job 2/2 done" in result.stderr and "pruned after epoch 0" in result.stdout + result.stderr
+    assert {"summary/study/optimization_history.png", "summary/study/intermediate_values.png"} <= artifact_paths(tmp_path, parent.info.run_id)
+    assert "[sweep] job 2/2 trainer.learning_rate=1e-08 (trial 1): pruned" in result.stdout + result.stderr
     assert "Sweep finished: 2 jobs, 0 failed, 1 pruned" in result.stdout + result.stderr
 
 
@@ -147,7 +144,7 @@ def test_a_killed_grid_sweep_resumes_with_sweep_resume(tmp_path):
     kill_when(args, "#2 : seed=3", cwd=tmp_path)
     result = run_cli([*args, "sweep.resume=true"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("tfexp: skipped, FINISHED in MLflow run") == 2
+    assert result.stderr.count("tfexp: skipped, FINISHED before") == 2
     parent, children = parent_and_children(tmp_path)
     jobs = runs_by_job(children)
     assert jobs[0] == ["FINISHED"] and jobs[1] == ["FINISHED"]
@@ -199,7 +196,7 @@ def test_a_multi_objective_sweep_writes_its_pareto_front(tmp_path):
     assert [len(t.values) for t in study.trials] == [2, 2]
     parent, children = parent_and_children(tmp_path)
     assert len(children) == 2 and all(t.values[1] > 1000 for t in study.trials)  # parameter counts, not accuracies
-    assert "study/pareto_front.png" in artifact_paths(tmp_path, parent.info.run_id)
+    assert "summary/study/pareto_front.png" in artifact_paths(tmp_path, parent.info.run_id)
     assert parent.data.tags["tfexp.pareto_trials"]
 
 

@@ -20,7 +20,7 @@ from tfexp.checkpoint import CheckpointState, Preempted
 from tfexp.errors import TfexpError
 from tfexp.pruning import TrialPruned
 from tfexp.quiet import quiet_libraries
-from tfexp.sweep import finished_job, job_result
+from tfexp.sweep import finished_job, job_result, record_run
 
 log = logging.getLogger("tfexp")
 register_configs()
@@ -33,12 +33,14 @@ def main(cfg: DictConfig) -> float:
     quiet_libraries()  # again in this job's process (joblib, Ray): before TensorFlow loads
     from tfexp.runner import run_experiment
 
-    if done := finished_job():  # sweep.resume=true: this job FINISHED before
-        log.info("tfexp: skipped, FINISHED in MLflow run %s (objective %s)", *done)
-        return done[1]
     hydra_cfg = HydraConfig.get()
+    if done := finished_job(hydra_cfg.overrides.task):  # sweep.resume=true: this job FINISHED before
+        log.info("tfexp: skipped, FINISHED before (%s=%s)", done.objective, done.value)
+        return done.value
     try:
-        return job_result(run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task)))
+        run = run_experiment(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task))
+        record_run(run)
+        return job_result(run)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Preempted): the run is KILLED, resumable
         run_dir = cfg.get("resume") or hydra_cfg.runtime.output_dir
         if CheckpointState.read(run_dir) is None and not cfg.get("resume"):
@@ -57,6 +59,7 @@ def main(cfg: DictConfig) -> float:
         message = " ".join([message, *(f"({note})" for note in getattr(exc, "__notes__", ()))])
         log_file = f"{hydra_cfg.runtime.output_dir}/{hydra_cfg.job.name}.log"
         log.error("tfexp: error: %s\n  (full traceback in %s)", message, log_file, exc_info=True)
+        record_run(error=message)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             return float("nan")  # the sweep goes on; its summary marks this job FAILED
         sys.exit(1)

@@ -59,7 +59,7 @@ def _inside_wrappers(pm, name: str, kwargs: dict, call: Callable[[list], Any]) -
     impls = getattr(pm.hook, name).get_hookimpls()
     plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
 
-    def each(run):  # stands in for the plain implementations (every hook here takes run)
+    def each():  # stands in for the plain implementations (takes no argument: fits every hook)
         return call(plain[::-1])  # pluggy's order: tryfirst first, trylast last
 
     return pm.subset_hook_caller(name, remove_plugins=[impl.plugin for impl in plain]).call_extra([each], kwargs)

@@ -31,6 +31,9 @@ class Run:
     test_metrics: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     """Free-form facts plugins share (e.g. ``mlflow_run_id``)."""
+    tracker_refs: dict[str, str] = field(default_factory=dict)
+    """Tracker name -> this run in that tracker (MLflow: its run id), set by the tracker: a
+    sweep lists it per job, and ``resume=`` hands it back to reopen the same tracker run."""
     summary: list[str] = field(default_factory=list)
     """Lines printed when the run ends (trackers add where to look)."""
     overrides: list[str] = field(default_factory=list)
@@ -60,6 +63,10 @@ class Run:
         if name in self.restored_metrics:
             return self.restored_metrics[name]
         return self.history[name][-1] if self.history.get(name) else float("nan")
+
+    def final_metrics(self) -> dict[str, float]:
+        """Every metric's final value (:meth:`metric`): what a sweep's job table reports."""
+        return {name: self.metric(name) for name in sorted({*self.history, *self.test_metrics})}
 
     def dataset(self, split: str, *, training: bool = False, data: Any = None, batch_size: int | None = None, **kwargs: Any):
         """A split of ``data`` (default: the run's) as batches, with the run's batch size,

@@ -199,4 +199,7 @@ def _print_summary(run: Run, status: str) -> None:
         lines.append("  " + "  ".join(f"{k}={shown(k, v)}" for k, v in sorted(metrics.items())))
     lines.append(f"  outputs: {run.output_dir}")
     lines += [f"  {line}" for line in run.summary]
-    log.info("\n".join(lines))
+    from tfexp.sweep import current_sweep
+
+    in_sweep = current_sweep() is not None  # the sweep prints one line per job instead
+    log.log(logging.DEBUG if in_sweep else logging.INFO, "\n".join(lines))

@@ -1,28 +1,28 @@
-"""Multirun tracking: one MLflow parent run per sweep, one child run per job.
+"""Multiruns: the core's Hydra callback fires the sweep hooks and writes the summary.
 
-A Hydra callback (configured in ``tfexp/conf/config.yaml``) opens the parent before the
-first job and writes the summary after the last. Jobs find their parent through the
-``TFEXP_SWEEP_PARENT_RUN_ID`` environment variable, set in each job's process when it
-starts (``on_job_start`` runs there, whatever the launcher); the MLflow tracker then tags
-them ``mlflow.parentRunId`` and logs them into the parent's experiment. The parent also
-creates the store and experiment once, before parallel jobs could race to do it.
+A Hydra callback (configured in ``tfexp/conf/config.yaml``) builds the
+:class:`~tfexp.sweep_records.Sweep` before the first job and fires ``tfexp_sweep_start``;
+trackers open their record of it there (MLflow: the parent run). Every job's process gets
+the same sweep (:func:`current_sweep`, through ``TFEXP_SWEEP`` set in ``on_job_start``, which
+runs there whatever the launcher), so a job's run can join it. When a job ends, the callback
+records what it returned in ``<job dir>/sweep_job.json``, fires ``tfexp_sweep_job_end`` and prints
+one line. After the last job it reads those records, writes the summary (tfexp/sweep_summary.py)
+and fires ``tfexp_sweep_end``; no tracker is needed for any of it.
 
-Resuming: every parent is tagged with a key for its sweep (tfexp's Optuna sweeper: the
-study's storage and name; any other sweeper: the command's overrides). An Optuna sweep, or
-a grid sweep with ``sweep.resume=true``, reopens the last parent with that key instead of
-making a new one. A grid job whose child run already FINISHED there is skipped: this
-callback knows them when the sweep starts and marks the job in ``on_job_start``
-(``TFEXP_SWEEP_DONE``), and the task function returns that run's objective without
-training. Jobs are matched by their overrides, so a job keeps its result when the grid
-around it grows.
+Resuming: a sweep has a key (the command's overrides; a sweeper may set its own, e.g. the
+Optuna study). With ``sweep.resume=true`` a tracker that finds the sweep's earlier record fills
+``sweep.finished``; those jobs return their earlier objective without training. Jobs are
+matched by their overrides, so a job keeps its result when the grid around it grows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,44 +32,51 @@ from omegaconf import DictConfig
 
 from tfexp.pruning import TrialPruned
 from tfexp.secrets import redact
+from tfexp.sweep_records import FAILED, FINISHED, PRUNED, Sweep, SweepJob
 
 log = logging.getLogger("tfexp.sweep")
 
-PARENT_ENV = "TFEXP_SWEEP_PARENT_RUN_ID"
-URI_ENV = "MLFLOW_TRACKING_URI"
-DONE_ENV = "TFEXP_SWEEP_DONE"
-"""Set in a job's process when the job already FINISHED: ``<run id> <objective>``."""
-OPTUNA = "hydra_plugins.tfexp_optuna_sweeper.sweeper.TfexpOptunaSweeper"
+SWEEP_ENV = "TFEXP_SWEEP"
+"""The sweep (JSON, :meth:`Sweep.to_json`) in a job's process."""
+JOB_FILE = "sweep_job.json"
+"""A job's result in its directory, read back by the process that launched it."""
+_outcome: dict[str, Any] = {}
+"""What the task function learnt about its job, for ``on_job_end`` in the same process."""
 
 
-def job_key(overrides) -> str:
-    """A job's overrides as its child run's ``tfexp.overrides`` tag holds them, without
-    ``sweep.resume`` (a rerun adds it)."""
-    from tfexp.secrets import redact
-
-    return " ".join(o for o in redact(list(overrides)) if not o.startswith("sweep.resume="))
+def current_sweep() -> Sweep | None:
+    """The sweep this process runs a job of; None outside a multirun."""
+    text = os.environ.get(SWEEP_ENV)
+    return Sweep.from_json(text) if text else None
 
 
-def sweep_key(config: DictConfig) -> tuple[str, bool]:
-    """What identifies this sweep across reruns, and whether a rerun resumes it."""
-    if config.hydra.sweeper._target_ == OPTUNA:
-        from hydra_plugins.tfexp_optuna_sweeper.study import check_names, identity, open_storage
-
-        check_names(config.hydra.sweeper)  # before the parent run exists
-        url, name = identity(config)
-        open_storage(url)
-        key, resume = f"optuna study {name!r} in {url}", True
-    else:
-        key, resume = f"{config.tracking.experiment_name}: {' '.join(sorted(job_key(config.hydra.overrides.task).split()))}", config.sweep.resume
-    return hashlib.sha256(key.encode()).hexdigest()[:24], resume
+def override_pairs(overrides) -> dict[str, str]:
+    """``["model=cnn", "+x=1"]`` as ``{"model": "cnn", "x": "1"}``, secrets masked."""
+    return dict(o.lstrip("+~").split("=", 1) for o in redact(list(overrides)) if "=" in o)
 
 
-def finished_job() -> tuple[str, float] | None:
-    """This job's earlier FINISHED run and its objective, when a resumed sweep skips it."""
-    if not (done := os.environ.get(DONE_ENV)):
+def key_of(identity: str) -> str:
+    """A sweep's key: short, and safe in any tracker's search syntax."""
+    return hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+def finished_job(overrides) -> SweepJob | None:
+    """This job's FINISHED result from an earlier run of the sweep (``sweep.resume``), if any."""
+    if (sweep := current_sweep()) is None:
         return None
-    run_id, objective = done.split()
-    return run_id, float(objective)
+    job = sweep.finished.get(sweep.job_key(override_pairs(overrides)))
+    if job is not None:
+        _outcome.update(skipped=job)
+    return job
+
+
+def record_run(run=None, error: str = "") -> None:
+    """The task function's report on its job: the run it made (metrics, tracker refs) or why it failed."""
+    _outcome.clear()
+    if run is not None:
+        _outcome.update(metrics=run.final_metrics(), run_refs=dict(run.tracker_refs), output_dir=str(run.output_dir))
+    if error:
+        _outcome.update(error=error)
 
 
 def job_result(run) -> float | list[float]:
@@ -79,14 +86,10 @@ def job_result(run) -> float | list[float]:
 
 
 def job_count(config: DictConfig) -> int | None:
-    """How many jobs the sweep runs, when that is known up front: Optuna's ``n_trials`` (the
-    study's total: a resumed study runs fewer), or the size of the basic sweeper's grid
-    (None for ``glob()``, which needs Hydra's config loader, and for other sweepers)."""
+    """How many jobs the sweep runs, when that is known up front: ``n_trials``, or the size
+    of the basic sweeper's grid (None for ``glob()``, which needs Hydra's config loader, and
+    for other sweepers: a sweeper may set ``sweep.n_jobs`` in ``tfexp_sweep_start``)."""
     sweeper = config.hydra.sweeper
-    if sweeper.get("sampler") == "grid":  # tfexp's Optuna sweeper: at most the grid's size
-        from hydra_plugins.tfexp_optuna_sweeper.sweeper import plan
-
-        return plan(sweeper, list(config.hydra.overrides.task))[3]
     if "n_trials" in sweeper:
         return int(sweeper.n_trials)
     if not sweeper._target_.endswith(".BasicSweeper"):
@@ -107,117 +110,128 @@ def swept(config: DictConfig) -> dict:
     return {key: o for key, o in by_key.items() if o.is_sweep_override()}
 
 
-def parent_name(config: DictConfig, jobs: int | None) -> str:
-    """``sweep: model, seed (4 jobs)``; ``tracking.run_name`` when set."""
-    if config.tracking.run_name:
-        return config.tracking.run_name
-    return f"sweep: {', '.join(swept(config)) or 'overrides'}" + (f" ({jobs} jobs)" if jobs else "")
+def new_sweep(config: DictConfig) -> Sweep:
+    """The sweep a multirun's config describes (before any tracker saw it)."""
+    space = {o.key_or_group: o.input_line.split("=", 1)[1] for o in swept(config).values()}
+    n_jobs = job_count(config)
+    name = config.tracking.run_name or f"sweep: {', '.join(space) or 'overrides'}" + (f" ({n_jobs} jobs)" if n_jobs else "")
+    overrides = redact(list(config.hydra.overrides.task))
+    identity = " ".join(sorted(o for o in overrides if not o.startswith("sweep.resume=")))
+    return Sweep(
+        directory=Path(config.hydra.sweep.dir).resolve(), name=name, space=space, overrides=overrides, n_jobs=n_jobs,
+        objective=config.sweep.objective, direction=config.sweep.direction,
+        key=key_of(f"{config.tracking.experiment_name}: {identity}"), resume=bool(config.sweep.resume), cfg=config,
+    )
 
 
-class SweepTracker(Callback):
-    """Opens and closes the sweep's parent run; prints one progress line per job."""
+def ended_job(sweep: Sweep, config: DictConfig, job_return: Any, duration_s: float) -> SweepJob:
+    """The job as it ended: Hydra's return plus what the task function recorded."""
+    outcome = dict(_outcome)
+    _outcome.clear()
+    overrides = override_pairs(config.hydra.overrides.task)
+    if skipped := outcome.get("skipped"):
+        return SweepJob(**{**skipped.to_dict(), "index": config.hydra.job.num, "overrides": overrides, "duration_s": duration_s})
+    returned = job_return._return_value
+    value, status, error = math.nan, FINISHED, outcome.get("error", "")
+    if isinstance(returned, TrialPruned):
+        status = PRUNED
+    elif job_return.status.name != "COMPLETED":
+        status, error = FAILED, error or f"{type(returned).__name__}: {returned}"
+    elif error:
+        status = FAILED
+    else:
+        value = returned
+    return SweepJob(
+        index=config.hydra.job.num, overrides=overrides, status=status, objective=sweep.objective, value=value,
+        metrics=outcome.get("metrics", {}), output_dir=Path(outcome.get("output_dir") or config.hydra.runtime.output_dir),
+        duration_s=duration_s, run_refs=outcome.get("run_refs", {}), error=error,
+    )
+
+
+def job_line(sweep: Sweep, job: SweepJob) -> str:
+    """One console line per job: its swept values, the objective and how long it took."""
+    progress = f"{job.index + 1}/{sweep.n_jobs}" if sweep.n_jobs else f"#{job.index}"
+    if job.status == FINISHED:
+        values = job.value if isinstance(job.value, list) else [job.value]
+        objectives = list(sweep.cfg.sweep.objectives) if sweep.cfg is not None and sweep.cfg.sweep.objectives else [sweep.objective]
+        result = "  ".join(f"{name}={value:.4g}" for name, value in zip(objectives, values))
+    elif job.status == PRUNED:
+        result = "pruned"
+    else:
+        result = f"FAILED: {job.error}"
+    return f"[sweep] job {progress} {sweep.label(job.overrides)}: {result} ({job.duration_s:.1f} s)"
+
+
+def read_jobs(sweep: Sweep) -> list[SweepJob]:
+    """Every job's record; a job directory without one is a job that died (FAILED). A resumed
+    sweep's jobs that FINISHED before and were not launched again (Optuna's) count too."""
+    jobs = {job.index: job for job in sweep.finished.values() if job.index >= 0}
+    for directory in sorted(sweep.directory.iterdir()) if sweep.directory.is_dir() else []:
+        record = directory / JOB_FILE
+        if record.is_file():
+            job = SweepJob.from_dict(json.loads(record.read_text()))
+            jobs[job.index] = job
+        elif directory.name.isdigit() and int(directory.name) not in jobs:
+            overrides = directory / ".hydra" / "overrides.yaml"
+            pairs = override_pairs(_yaml_list(overrides)) if overrides.is_file() else {}
+            jobs[int(directory.name)] = SweepJob(int(directory.name), pairs, FAILED, sweep.objective, math.nan, output_dir=directory,
+                                                 error="ended without a result (killed?)")
+    return [jobs[i] for i in sorted(jobs)]
+
+
+def _yaml_list(path: Path) -> list[str]:
+    import yaml
+
+    return yaml.safe_load(path.read_text()) or []
+
+
+class SweepCallback(Callback):
+    """Fires the sweep hooks, prints one line per job and the sweep's result at the end."""
 
     def __init__(self) -> None:
-        self.parent_id: str | None = None
-        self.client: Any = None
-        self.uri = ""
-        self.jobs: int | None = None
-        self.finished: dict[str, str] = {}
-        """Resumed grid sweeps: job key -> ``<run id> <objective>`` of its FINISHED run."""
-        self.swept_keys: list[str] = []
+        self.sweep: Sweep | None = None
+        self.job_started = 0.0
+
+    @staticmethod
+    def fire(name: str, **kwargs: Any) -> None:
+        """Every plugin's implementation runs, whichever raises: a broken tracker loses
+        neither the jobs nor the summary (the failure is logged)."""
+        from tfexp.always_hooks import call_isolated
+        from tfexp.plugins import get_plugin_manager
+
+        call_isolated(get_plugin_manager(), name, **kwargs)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if not config.tracking.mlflow:
-            return
-        from mlflow import MlflowClient
-
-        from tfexp_mlflow.session import ensure_experiment, tracking_uri
-
-        self.uri = tracking_uri(config)
-        self.client = MlflowClient(self.uri)
-        experiment_id = ensure_experiment(self.client, config.tracking.experiment_name, self.uri)
-        key, resume = sweep_key(config)
-        self.jobs, self.swept_keys = job_count(config), list(swept(config))
-        previous = self.client.search_runs(
-            [experiment_id], f"tags.`tfexp.sweep_key` = '{key}'", order_by=["attributes.start_time DESC"], max_results=1
-        ) if resume else []
-        if previous:
-            self.parent_id = previous[0].info.run_id
-            self.resume_parent()
-            log.info("Sweep resumes its parent MLflow run %s in %s (%d jobs FINISHED)", self.parent_id, self.uri, len(self.finished))
-        else:
-            sweep_dir = Path(config.hydra.sweep.dir).resolve()
-            parent = self.client.create_run(
-                experiment_id,
-                run_name=parent_name(config, self.jobs),
-                tags={
-                    "tfexp.sweep": "parent",
-                    "tfexp.sweep_key": key,
-                    "tfexp.sweep_dir": str(sweep_dir),
-                    "tfexp.overrides": " ".join(redact(list(config.hydra.overrides.task))),
-                    "tfexp.objective": f"{config.sweep.objective} ({config.sweep.direction})",
-                },
-            )
-            self.parent_id = parent.info.run_id
-            log.info("Sweep parent MLflow run %s in %s", self.parent_id, self.uri)
-
-    def resume_parent(self) -> None:
-        """Reopen the parent; children a killed sweep left RUNNING become KILLED, FINISHED
-        ones are remembered so their jobs are skipped."""
-        self.client.update_run(self.parent_id, status="RUNNING")
-        parent = self.client.get_run(self.parent_id)
-        children = self.client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{self.parent_id}'")
-        for child in children:
-            if child.info.status == "RUNNING":
-                self.client.set_terminated(child.info.run_id, "KILLED")
-            elif child.info.status == "FINISHED" and "objective" in child.data.metrics:
-                key = job_key(child.data.tags.get("tfexp.overrides", "").split())
-                self.finished[key] = f"{child.info.run_id} {child.data.metrics['objective']}"
+        self.sweep = sweep = new_sweep(config)
+        self.fire("tfexp_sweep_start", sweep=sweep)
+        if sweep.finished:
+            log.info("[sweep] resumed: %d jobs FINISHED before are not run again", len(sweep.finished))
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Runs in the job's own process, wherever the launcher put it (a Ray worker on
-        another machine inherits no environment from this one): join the parent, and log to
-        its store when the job has no ``tracking.uri`` of its own."""
-        if self.parent_id is not None:
-            from tfexp_mlflow.names import JOB_NAME_ENV, job_name
-
-            os.environ[PARENT_ENV] = self.parent_id
-            os.environ.setdefault(URI_ENV, self.uri)
-            os.environ.pop(DONE_ENV, None)
-            os.environ[JOB_NAME_ENV] = job_name(config.hydra.overrides.task, self.swept_keys)
-            if config.sweep.resume and (done := self.finished.get(job_key(config.hydra.overrides.task))):
-                os.environ[DONE_ENV] = done
+        another machine inherits no environment from this one)."""
+        if self.sweep is not None:
+            os.environ[SWEEP_ENV] = self.sweep.to_json()
+            self.job_started = time.monotonic()
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        if self.parent_id is None:  # a single run, or a sweep without MLflow
+        if self.sweep is None:  # a single run
             return
-        value = job_return.return_value if job_return.status.name == "COMPLETED" else None
-        shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
-        if isinstance(value, list):  # sweep.objectives
-            shown = ", ".join(f"{v:.4g}" for v in value)
-        if isinstance(job_return._return_value, TrialPruned):
-            shown = f"pruned after epoch {job_return._return_value.epoch}"
-        num = config.hydra.job.num
-        progress = f"{num + 1}/{self.jobs}" if self.jobs else f"#{num}"
-        log.info("[sweep] job %s done: %s  objective=%s", progress, " ".join(redact(list(config.hydra.overrides.task))), shown)
+        job = ended_job(self.sweep, config, job_return, time.monotonic() - self.job_started)
+        job_dir = Path(config.hydra.runtime.output_dir)
+        if job_dir.is_dir():
+            (job_dir / JOB_FILE).write_text(json.dumps(job.to_dict(), default=float))
+        self.fire("tfexp_sweep_job_end", sweep=self.sweep, job=job)
+        log.info(job_line(self.sweep, job))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if self.parent_id is None:
+        if self.sweep is None:
             return
-        from tfexp.sweep_summary import summarize
-        from tfexp_mlflow.names import JOB_NAME_ENV
+        from tfexp.sweep_summary import result_block, summarize
 
-        os.environ.pop(PARENT_ENV, None)  # set by on_job_start when jobs ran in this process
-        os.environ.pop(DONE_ENV, None)
-        os.environ.pop(JOB_NAME_ENV, None)
-        if config.hydra.sweeper._target_ == OPTUNA:
-            from hydra_plugins.tfexp_optuna_sweeper.report import log_study
-
-            log_study(self.client, self.parent_id, config, Path(config.hydra.sweep.dir) / "summary" / "study")
-        summary = summarize(
-            self.client, self.parent_id, Path(config.hydra.sweep.dir), config.sweep.objective, config.sweep.direction,
-            register_best=config.sweep.register_best, alias=config.tracking.register_alias,
-        )
-        log.info(summary.describe(self.uri, self.parent_id, self.client.get_run(self.parent_id).info.experiment_id))
+        os.environ.pop(SWEEP_ENV, None)  # set by on_job_start when jobs ran in this process
+        summary = summarize(self.sweep, read_jobs(self.sweep))
+        self.fire("tfexp_sweep_end", sweep=self.sweep, summary=summary)
+        log.info(result_block(self.sweep, summary))
         if summary.failed:
             raise SystemExit(1)

@@ -58,8 +58,11 @@ class Sweep:
         return " ".join(f"{k}={v}" for k, v in sorted(overrides.items()) if k != "sweep.resume")
 
     def label(self, overrides: dict[str, str]) -> str:
-        """``model=cnn seed=2``: a job's values of the swept keys (its run's name)."""
-        return " ".join(f"{k}={shown_value(v)}" for k, v in overrides.items() if k in self.space) or "job"
+        """``model=cnn seed=2``: a job's values of the swept keys (its run's name), plus its
+        Optuna trial."""
+        shown = [f"{k}={shown_value(v)}" for k, v in overrides.items() if k in self.space]
+        trial = [f"(trial {overrides['sweep.trial']})"] if "sweep.trial" in overrides else []
+        return " ".join(shown + trial) or " ".join(f"{k}={v}" for k, v in overrides.items()) or "job"
 
     def to_json(self) -> str:
         """Everything but ``cfg``: what a job's process gets (:func:`tfexp.sweep.current_sweep`)."""
@@ -148,6 +151,14 @@ class SweepSummary:
     """What the core wrote under ``<sweep dir>/summary``: job table (csv, markdown), plot."""
     description: str = ""
     """Markdown: the best job, then the job table and the seed aggregates."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Facts for trackers to record as tags on their sweep record (the core: the best job;
+    a sweeper: e.g. Optuna's best parameters)."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Values for trackers to record as metrics on their sweep record: ``best_objective``,
+    ``jobs_failed``, ``jobs_pruned``, the seed aggregates (:meth:`aggregate_metrics`), a sweeper's own."""
+    lines: list[str] = field(default_factory=list)
+    """Lines printed after the sweep's result: trackers add where to look (the parent run's link)."""
 
     @property
     def failed(self) -> list[SweepJob]:

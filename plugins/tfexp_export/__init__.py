@@ -91,3 +91,21 @@ def publish_to_mlflow(run) -> None:
         version = registry.register_run_model(client, run_id, name, alias)
         run.set_tags({"tfexp.registered_model": f"{name}/{version.version}"})
         run.summary.append(registry.describe(name, alias, version))
+
+
+@hookimpl(tryfirst=True)  # before the tracker records the summary: the registered version is in it
+def tfexp_sweep_end(sweep, summary):
+    """``sweep.register_best``: the best job's model becomes a new version of that name."""
+    from tfexp_mlflow.session import PARENT_REF, parent_of
+
+    name, best, parent = sweep.cfg.sweep.register_best, summary.best, parent_of(sweep)
+    if not (name and best and parent and best.run_refs.get(PARENT_REF)):
+        return
+    from mlflow import MlflowClient
+
+    from tfexp_export import registry
+
+    alias = sweep.cfg.tracking.register_alias
+    version = registry.register_run_model(MlflowClient(parent[1]), best.run_refs[PARENT_REF], name, alias)
+    summary.tags["tfexp.registered_model"] = f"{name}/{version.version}"
+    summary.lines.append(registry.describe(name, alias, version))

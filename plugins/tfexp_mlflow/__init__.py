@@ -10,7 +10,8 @@ import logging
 
 from tfexp import hookimpl
 from tfexp.cluster import is_chief
-from tfexp_mlflow.session import Session
+from tfexp_mlflow.session import Session, parent_of
+from tfexp_mlflow.sweep import open_parent, record_summary
 
 log = logging.getLogger("tfexp.mlflow")
 
@@ -24,6 +25,7 @@ def tfexp_before_run(run):
     if run.cfg.tracking.mlflow and is_chief():  # one MLflow run per cluster: the chief's
         run.info["mlflow"] = session = Session.start(run)
         run.info["mlflow_run_id"] = session.run_id
+        run.tracker_refs["mlflow"] = session.run_id
 
 
 @hookimpl
@@ -81,3 +83,15 @@ def tfexp_log_model(run, model, name):
 def tfexp_after_run(run, status):
     if session := session_of(run):
         session.finish(run, status)
+
+
+@hookimpl
+def tfexp_sweep_start(sweep):
+    if sweep.cfg.tracking.mlflow:
+        open_parent(sweep)
+
+
+@hookimpl
+def tfexp_sweep_end(sweep, summary):
+    if parent_of(sweep):
+        record_summary(sweep, summary)

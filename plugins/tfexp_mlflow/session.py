@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfexp.errors import TfexpError
-from tfexp.sweep import PARENT_ENV
+from tfexp.sweep import current_sweep
 from tfexp_mlflow.buffer import MetricBuffer
 from tfexp_mlflow.links import open_lines, run_link
 from tfexp_mlflow.names import run_name
@@ -28,10 +28,23 @@ def local_store_uri() -> str:
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+PARENT_REF, URI_REF = "mlflow", "mlflow.uri"
+"""Keys in a sweep's ``refs``: its parent run's id, the store that run is in."""
+
+
+def parent_of(sweep) -> tuple[str, str] | None:
+    """A sweep's parent run id and tracking URI, when MLflow records the sweep."""
+    if sweep is None or PARENT_REF not in sweep.refs:
+        return None
+    return sweep.refs[PARENT_REF], sweep.refs[URI_REF]
+
+
 def tracking_uri(cfg) -> str:
-    """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else ``<cwd>/mlflow.db`` (absolute);
-    a sqlite store is created whole before any MLflow client opens it."""
-    return prepared(cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store_uri())
+    """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the store of the sweep this job is
+    in (a Ray worker's own directory has none), else ``<cwd>/mlflow.db`` (absolute); a sqlite
+    store is created whole before any MLflow client opens it."""
+    parent = parent_of(current_sweep())
+    return prepared(cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or (parent and parent[1]) or local_store_uri())
 
 
 def reachable_uri(cfg) -> str:
@@ -125,7 +138,8 @@ class Session:
     @staticmethod
     def _start_new(mlflow, client, run, uri: str):
         tags = {"mlflow.source.name": "python -m tfexp"}  # tfexp's own tags come through the sink
-        if parent_id := os.environ.get(PARENT_ENV):  # a job of a sweep: join the parent
+        if parent := parent_of(current_sweep()):  # a job of a sweep: join the parent
+            parent_id = parent[0]
             experiment_id = client.get_run(parent_id).info.experiment_id
             tags["mlflow.parentRunId"] = parent_id
         else:

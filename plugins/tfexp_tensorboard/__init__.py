@@ -74,3 +74,10 @@ def tfexp_after_run(run, status):
         writer.close()
         run.log_artifact(run.info["tensorboard_dir"], "tensorboard")
         run.summary.append(f"TensorBoard: tensorboard --logdir {run.info['tensorboard_dir']}")
+
+
+@hookimpl
+def tfexp_sweep_end(sweep, summary):
+    """Every job's event log is under the sweep's directory: one TensorBoard compares them."""
+    if sweep.cfg.tracking.tensorboard:
+        summary.lines.append(f"TensorBoard (all jobs): tensorboard --logdir {sweep.directory}")
