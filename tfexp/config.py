@@ -94,6 +94,8 @@ class TrainerConfig:
 class TrackingConfig:
     mlflow: bool = True
     tensorboard: bool = True
+    csv: bool = False
+    """Plain files per run in its output directory: ``metrics.csv``, ``hparams.yaml``, ``tags.yaml``."""
     uri: Optional[str] = None
     """MLflow tracking URI; default ``$MLFLOW_TRACKING_URI`` or ``sqlite:///<cwd>/mlflow.db``."""
     experiment_name: str = "tfexp"
