@@ -139,3 +139,13 @@ def test_fixmatch_labeled_term_is_the_compiled_loss():
     logs = trainer.train_step(((x, y), x))
     assert float(logs["labeled_loss"]) == pytest.approx(float(loss(y, classifier(x))), rel=1e-5)
     assert float(loss(y, classifier(x))) != pytest.approx(float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, classifier(x))), rel=1e-3)
+
+
+def test_a_schedule_keeps_the_rate_nan_recovery_halved(tmp_path):
+    from test_reliability import PoisonLoss
+
+    # Step decay every 10 epochs: 1e-3 throughout; NaN at epoch 1 while the rate is above 6e-4.
+    run = tiny_run(tmp_path, [*SHORT, "debug.trainer.epochs=3", "trainer.nan_recovery=1", "trainer.lr_schedule.name=step",
+                              "trainer.lr_schedule.decay_epochs=10"], plugins=[PoisonLoss(epoch=1, safe_lr=6e-4)])
+    assert logged(tmp_path, run, "nan_recoveries") == [1]
+    np.testing.assert_allclose(logged(tmp_path, run, "learning_rate"), [1e-3, 5e-4, 5e-4], rtol=1e-5)

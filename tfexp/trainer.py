@@ -122,8 +122,15 @@ class EpochSchedule(keras.callbacks.Callback):
         super().__init__()
         self.run, self.first_epoch = run, first_epoch
         self.epoch = 0
+        self.scale, self.last = 1.0, None
 
     def on_train_begin(self, logs=None):
+        """Also when the stage retries after a NaN: ``trainer.nan_recovery`` halved the rate
+        it failed with, and the schedule keeps that factor from then on."""
+        from tfexp.callbacks import learning_rate
+
+        if self.last:
+            self.scale *= learning_rate(self.model.optimizer) / self.last
         self.schedule = keras_schedule(self.run, self.params["epochs"] - self.first_epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -132,7 +139,8 @@ class EpochSchedule(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         steps = self.params.get("steps")
         position = self.epoch + (batch / steps if steps else 0.0)
-        self.model.optimizer.learning_rate = float(self.schedule(position))
+        self.last = self.scale * float(self.schedule(position))
+        self.model.optimizer.learning_rate = self.last
 
 
 class EarlyStop(keras.callbacks.EarlyStopping):
