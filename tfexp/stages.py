@@ -15,6 +15,7 @@ import itertools
 from typing import Any, Sequence
 
 from tfexp.checkpoint import CheckpointState, NanLoss, finish_stage, recover_from_nan, restore_checkpoint
+from tfexp.errors import ConfigError
 
 
 def core_callbacks(run, stage: str = "", prefix: str = "", saves: Any = None) -> list:
@@ -42,6 +43,8 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     from tfexp.trainer import stage_callbacks
 
     t = run.cfg.trainer
+    if train is None:
+        check_batch_size(run, run.data)
     epochs = epochs or t.epochs
     saves = saves or model
     prefix = (f"{stage}/" if stage else "") if prefix is None else prefix
@@ -69,6 +72,13 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
 SKIP, CONTINUE = "skip", "continue"
 
 
+def check_batch_size(run, data) -> None:
+    """A batch larger than a known training split would make every epoch empty."""
+    size, batch = data.spec.size("train"), run.cfg.trainer.batch_size
+    if size is not None and batch > size:
+        raise ConfigError(f"trainer.batch_size={batch} is larger than the training split ({size} examples); use trainer.batch_size={size} or less")
+
+
 def _resume(run, model, stage: str, epochs: int) -> str | None:
     """After ``resume=``: load a finished stage's weights (SKIP it) or the checkpoint of the
     stage the run was in (CONTINUE it). The run's one stage ("") was restored with the model."""
@@ -84,7 +94,7 @@ def _resume(run, model, stage: str, epochs: int) -> str | None:
             restore_checkpoint(run, model, state)
             return CONTINUE
         if done:  # trainer.epochs grew: train the finished stage longer
-            restore_checkpoint(run, model, CheckpointState(done["epoch"], done["path"], None), done["path"])
+            restore_checkpoint(run, model, CheckpointState(done["epoch"], done["path"], {}), done["path"])
             return CONTINUE
     return None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 
 from tfexp import hookimpl
-from tfexp.defaults import check_batch_size, compile_kwargs_for
 from tfexp.errors import ConfigError
 from tfexp_distill.config import check_distill_config
 
@@ -41,9 +40,7 @@ class Distill:
             raise ConfigError(f"technique=distill needs a multiclass dataset; data={run.cfg.data.name} is {spec.task}. Choose e.g. data=digits.")
         student = yield
         if self.cfg.teacher:
-            from tfexp_mlflow.session import tracking_uri
-
-            loaded = load_teacher(self.cfg.teacher, tracking_uri(run.cfg), spec.input_shape)
+            loaded = load_teacher(run, self.cfg.teacher, spec.input_shape)
             self.teacher = loaded.model
             run.set_tags({"tfexp.distill.teacher": self.cfg.teacher, **({"tfexp.distill.teacher_run_id": loaded.run_id} if loaded.run_id else {})})
         else:
@@ -60,7 +57,6 @@ class Distill:
         through the core's ``run.fit``: checkpointed, resumable, preemptible."""
         from tfexp.stages import skipped
 
-        check_batch_size(run, data)
         compile_like(run, self.teacher, model, data, self.cfg.teacher_learning_rate if self.teacher_trained_here else None)
         if self.teacher_trained_here:
             run.fit(self.teacher, stage="teacher")
@@ -95,7 +91,7 @@ def compile_like(run, target, student, data, learning_rate: float | None = None)
         optimizer_config["config"]["learning_rate"] = float(learning_rate)
     with run.strategy.scope():
         optimizer = keras.optimizers.deserialize(optimizer_config)
-        target.compile(**{**compile_kwargs_for(run, data.spec), "optimizer": optimizer})
+        target.compile(**{**run.compile_kwargs(data.spec), "optimizer": optimizer})
 
 
 def fresh_copy(run, student, data):
@@ -119,7 +115,7 @@ def distill(run, student, teacher, data, cfg, callbacks) -> None:
         else:
             distiller = make_distiller(student, teacher, cfg.temperature, cfg.alpha)
         # The student's own optimizer (compiled by the run): its state is exported with the student.
-        distiller.compile(**{**compile_kwargs_for(run, spec), "optimizer": student.optimizer})
+        distiller.compile(**{**run.compile_kwargs(spec), "optimizer": student.optimizer})
     # The checkpoints hold the student (and its optimizer), never the Distiller around it.
     if not cfg.cache_teacher_logits:
         run.fit(distiller, stage="student", callbacks=callbacks, saves=student)

@@ -59,13 +59,12 @@ def inputs_as_targets(batches):
 def train_autoencoder(run, model, labeled, pool, callbacks, cfg) -> None:
     """Pretrain on every training input (``reconstruction/*`` metrics), then fine-tune the
     whole classifier on the labeled subset (the run's main metrics)."""
-    from tfexp.defaults import compile_kwargs_for
     from tfexp_semisup.augment import is_image
 
     spec = labeled.spec
     with run.strategy.scope():
         autoencoder = build_autoencoder(model, spec.input_shape, cfg)
-        autoencoder.compile(optimizer=compile_kwargs_for(run, spec)["optimizer"], loss="mse")
+        autoencoder.compile(optimizer=run.compile_kwargs(spec)["optimizer"], loss="mse")
     fit_stage(
         run, autoencoder, inputs_as_targets(run.dataset("train", training=True, data=labeled.base)),
         [], stage="pretrain", prefix="reconstruction/", epochs=cfg.pretrain_epochs,

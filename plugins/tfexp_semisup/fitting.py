@@ -27,11 +27,9 @@ def train_baseline(run, data) -> dict[str, float]:
     Logged per epoch under ``baseline/``; reseeded so it starts like the method's model."""
     import keras
 
-    from tfexp.defaults import compile_kwargs_for
-
     keras.utils.set_random_seed(run.cfg.seed)
     with run.strategy.scope():
         model = run.registry.get("model", run.cfg.model.name).build(run.cfg.model, data.spec.input_shape, data.spec.num_outputs)
-        model.compile(**compile_kwargs_for(run, data.spec))
+        model.compile(**run.compile_kwargs(data.spec))
     fit_stage(run, model, run.dataset("train", training=True, data=data), [], stage="baseline", prefix="baseline/")
     return run.evaluate(model, data=data)
