@@ -64,11 +64,12 @@ def kill_and_resume(tmp_path, name: str, trial: int) -> str:
     proc.kill()
     proc.wait()
     at_kill = CheckpointState.read(run_dir)
+    (killed,) = mlflow_runs(tmp_path)
     result = run_cli([f"resume={run_dir}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 
     (run,) = mlflow_runs(tmp_path)
-    assert run.info.run_id == at_kill.tracker_refs["mlflow"] and run.info.status == "FINISHED"
+    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
     client = MlflowClient(store_uri(tmp_path))
     for key in run.data.metrics:
         steps = [m.step for m in client.get_metric_history(run.info.run_id, key)]
