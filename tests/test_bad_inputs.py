@@ -69,7 +69,7 @@ CASES = [
     ("unreachable tracking server", ["tracking.uri=http://127.0.0.1:9"], "MLflow server http://127.0.0.1:9 is unreachable", False),
     ("unwritable output directory", ["hydra.run.dir=/proc/tfexp-out"], "cannot write the output directory /proc/tfexp-out", False),
     ("resume without a checkpoint", lambda tmp: [f"resume={tmp}"], "no checkpoint in", False),
-    ("resume with an unknown run id", ["resume=0123456789abcdef"], "neither a directory nor an MLflow run id", False),
+    ("resume with an unknown run id", ["resume=0123456789abcdef"], "resume=0123456789abcdef: neither a directory nor a run id a tracker knows (asked: mlflow_tracker)", False),
     ("YAML with a tab under --config-dir", tabbed_config_dir, "tabbed.yaml line 3, column 1 is not valid YAML: found character '\\t'", False),
     ("a plugin hook that raises", raising_plugin, "ValueError: plugin says no (raised in plugin raising_plugin (raising-plugin 1.0))", True),
 ]

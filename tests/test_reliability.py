@@ -38,7 +38,7 @@ def wait_for_epochs(tmp_path, proc, n: int, timeout: float = 240) -> str:
         for run_dir in (tmp_path / "outputs").glob("*/*"):
             state = CheckpointState.read(run_dir)
             if state and state.epoch + 1 >= n:
-                return state.mlflow_run_id
+                return state.tracker_refs["mlflow"]
         time.sleep(0.2)
     pytest.fail(f"no {n} epochs within {timeout} s")
 

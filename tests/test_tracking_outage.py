@@ -39,7 +39,7 @@ def wait_for_epoch(tmp_path, proc, n: int, timeout: float = 300) -> str:
         assert proc.poll() is None, proc.stderr.read()
         for run_dir in (tmp_path / "outputs").glob("*/*"):
             if (state := CheckpointState.read(run_dir)) and state.epoch + 1 >= n:
-                return state.mlflow_run_id
+                return state.tracker_refs["mlflow"]
         time.sleep(0.2)
     pytest.fail(f"no {n} epochs within {timeout} s")
 

@@ -1,7 +1,7 @@
 """Per-epoch checkpoints a run can be resumed from, and the guard that stops on NaN.
 
 A checkpoint is a ``tf.train.Checkpoint`` of the model and its optimizer, written under
-``<output_dir>/checkpoints/`` with ``state.json`` (stage, epoch, MLflow run id, the stages
+``<output_dir>/checkpoints/`` with ``state.json`` (stage, epoch, the trackers' run refs, the stages
 already finished) beside it. A technique's stages (tfexp/stages.py) each keep their final
 weights there, so a resumed run skips the stages it finished and continues the one it was in.
 Tracking is flushed *before* ``state.json`` moves on, so a checkpoint never runs ahead of
@@ -53,7 +53,8 @@ class CheckpointState:
     epoch: int
     """The last completed epoch the checkpoint holds (-1: before training)."""
     path: str
-    mlflow_run_id: str | None
+    tracker_refs: dict[str, str]
+    """Tracker name -> the run in that tracker (``run.tracker_refs``): ``resume=`` reopens it."""
     stage: str = ""
     """The stage the checkpoint is in ("": the run's one training stage)."""
     finished: dict[str, dict] = field(default_factory=dict)
@@ -71,7 +72,11 @@ class CheckpointState:
         if not state_file.is_file():
             return None
         try:
-            state = cls(**json.loads(state_file.read_text()))
+            fields = json.loads(state_file.read_text())
+            if "mlflow_run_id" in fields:  # written by tfexp 0.1 (read for one release)
+                run_id = fields.pop("mlflow_run_id")
+                fields["tracker_refs"] = {"mlflow": run_id} if run_id else {}
+            state = cls(**fields)
             if not (isinstance(state.epoch, int) and isinstance(state.path, str) and isinstance(state.finished, dict)):
                 raise TypeError("epoch, path or finished has the wrong type")
             return state.relocated(lambda path: os.path.join(os.path.abspath(run_dir), path))
@@ -137,7 +142,7 @@ def save_checkpoint(run, model, epoch: int, stage: str = "") -> CheckpointState:
     name = f"{stage}-epoch-{epoch}" if stage else f"epoch-{epoch}"
     path = _trackable(model).write(str(directory / name))
     previous = CheckpointState.read(run.output_dir)
-    _commit(run, CheckpointState(epoch, path, run.info.get("mlflow_run_id"), stage, previous.finished if previous else {}))
+    _commit(run, CheckpointState(epoch, path, dict(run.tracker_refs), stage, previous.finished if previous else {}))
     for old in directory.glob("*epoch-*"):
         if not old.name.startswith(f"{name}."):
             old.unlink()
@@ -149,7 +154,7 @@ def finish_stage(run, model, stage: str, epochs: int) -> None:
     path = _trackable(model).write(str(run.output_dir / CHECKPOINT_DIR / f"stage-{stage or 'run'}"))
     previous = CheckpointState.read(run.output_dir)
     finished = {**(previous.finished if previous else {}), stage: {"path": path, "epoch": epochs - 1}}
-    _commit(run, CheckpointState(epochs - 1, path, run.info.get("mlflow_run_id"), stage, finished))
+    _commit(run, CheckpointState(epochs - 1, path, dict(run.tracker_refs), stage, finished))
 
 
 def mark_trained(run) -> None:

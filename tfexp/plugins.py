@@ -20,9 +20,9 @@ from tfexp import PROJECT, hookspecs
 from tfexp.errors import PluginLoadError
 from tfexp.registry import Registry
 
-ESSENTIAL_PLUGINS = ("tfexp.defaults", "tfexp.pruning", "tfexp.model_info")
+ESSENTIAL_PLUGINS = ("tfexp.defaults", "tfexp.model_info")
 """Always registered, cannot be disabled: the default implementations of firstresult hooks,
-the Optuna sweeper's pruning (inert outside its trials), the model's size and summary."""
+the model's size and summary."""
 
 
 @dataclass(frozen=True)

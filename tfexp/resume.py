@@ -32,29 +32,17 @@ SWEEP_PARENT = "is a sweep's parent run: resume one of its jobs (resume=<the job
 
 
 def resume_dir(cfg: DictConfig) -> Path:
-    """The output directory of the run ``resume=`` names (a directory or an MLflow run id)."""
+    """The output directory of the run ``resume=`` names: a directory, or a run id a tracker
+    resolves (``tfexp_locate_run``)."""
     target = cfg.resume
     if Path(target).is_dir():
         if (Path(target) / "multirun.yaml").is_file():
             raise ConfigError(f"resume={target} {SWEEP_PARENT}")
         return Path(target).resolve()
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+    from tfexp.plugins import get_plugin_manager
+    from tfexp.resolvers import locate_run
 
-    from tfexp_mlflow.session import tracking_uri
-
-    try:
-        run = MlflowClient(tracking_uri(cfg)).get_run(target)
-    except MlflowException:
-        raise ConfigError(
-            f"resume={target}: neither a directory nor an MLflow run id in {tracking_uri(cfg)}. "
-            f"Give the run's output directory (outputs/<date>/<time>-<id>) or its MLflow run id"
-        ) from None
-    if run.data.tags.get("tfexp.sweep") == "parent":
-        raise ConfigError(f"resume={target} {SWEEP_PARENT}")
-    if "tfexp.output_dir" not in run.data.tags:
-        raise ConfigError(f"resume={target}: MLflow run {target} was not made by tfexp (no tfexp.output_dir tag). Give a tfexp run's output directory")
-    return Path(run.data.tags["tfexp.output_dir"])
+    return locate_run(get_plugin_manager(), cfg, target)  # a tracker's run id (MLflow's)
 
 
 def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple[DictConfig, CheckpointState]:

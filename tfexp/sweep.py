@@ -5,7 +5,7 @@ A Hydra callback (configured in ``tfexp/conf/config.yaml``) builds the
 trackers open their record of it there (MLflow: the parent run). Every job's process gets
 the same sweep (:func:`current_sweep`, through ``TFEXP_SWEEP`` set in ``on_job_start``, which
 runs there whatever the launcher), so a job's run can join it. When a job ends, the callback
-records what it returned in ``<job dir>/sweep_job.json``, fires ``tfexp_sweep_job_end`` and prints
+records what it returned in ``<sweep dir>/<job number>/sweep_job.json``, fires ``tfexp_sweep_job_end`` and prints
 one line. After the last job it reads those records, writes the summary (tfexp/sweep_summary.py)
 and fires ``tfexp_sweep_end``; no tracker is needed for any of it.
 
@@ -39,7 +39,7 @@ log = logging.getLogger("tfexp.sweep")
 SWEEP_ENV = "TFEXP_SWEEP"
 """The sweep (JSON, :meth:`Sweep.to_json`) in a job's process."""
 JOB_FILE = "sweep_job.json"
-"""A job's result in its directory, read back by the process that launched it."""
+"""A job's result in ``<sweep dir>/<job number>/``, read back by the process that launched it."""
 _outcome: dict[str, Any] = {}
 """What the task function learnt about its job, for ``on_job_end`` in the same process."""
 
@@ -218,9 +218,12 @@ class SweepCallback(Callback):
         if self.sweep is None:  # a single run
             return
         job = ended_job(self.sweep, config, job_return, time.monotonic() - self.job_started)
-        job_dir = Path(config.hydra.runtime.output_dir)
-        if job_dir.is_dir():
-            (job_dir / JOB_FILE).write_text(json.dumps(job.to_dict(), default=float))
+        record = self.sweep.directory / str(job.index) / JOB_FILE  # the launching machine's path:
+        try:  # a Ray worker on that machine writes where the summary reads, whatever its own directory
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps(job.to_dict(), default=float))
+        except OSError as exc:
+            log.warning("[sweep] job %d's result stays out of the summary: %s (give hydra.sweep.dir on a shared disk)", job.index, exc)
         self.fire("tfexp_sweep_job_end", sweep=self.sweep, job=job)
         log.info(job_line(self.sweep, job))
 

@@ -1,4 +1,4 @@
-"""Where a teacher comes from (MLflow URI or a saved file) and whether it fits the data."""
+"""Where a teacher comes from (a tracker's URI or a saved file) and whether it fits the data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from tfexp.errors import ConfigError
 
-MLFLOW_SCHEMES = ("runs:/", "models:/")
 HOW_TO = (
     "Give technique.teacher=runs:/<run_id>/model, models:/<name>/<version> or models:/<name>@<alias> "
     "(from the run's tracking URI), a .keras file or a SavedModel directory written by model.export(); "
@@ -20,29 +19,30 @@ HOW_TO = (
 class LoadedTeacher:
     model: Any
     run_id: str | None
-    """The MLflow run that logged it (None for a file)."""
+    """The tracker run that logged it, when the URI names one (``runs:/<id>/...``)."""
 
 
-def load_teacher(source: str, tracking_uri: str, input_shape: tuple[int, ...]) -> LoadedTeacher:
+def is_tracker_uri(source: str) -> bool:
+    """``runs:/...``, ``models:/...``: a URI a tracker resolves (``tfexp_load_model``), not a path."""
+    scheme, sep, _ = source.partition(":/")
+    return bool(sep) and scheme.isalpha() and len(scheme) > 1
+
+
+def load_teacher(run, source: str, input_shape: tuple[int, ...]) -> LoadedTeacher:
     """Load ``source``; any failure becomes one :class:`ConfigError` line that says what to give."""
     import tfexp.losses  # noqa: F401  (registers the loss a tfexp model compiled with label smoothing or class weights has)
+    from tfexp.resolvers import load_model
 
     try:
-        if source.startswith(MLFLOW_SCHEMES):
-            return _load_from_mlflow(source, tracking_uri)
+        if is_tracker_uri(source):
+            run_id = source.removeprefix("runs:/").split("/")[0] if source.startswith("runs:/") else None
+            return LoadedTeacher(load_model(run.plugin_manager, run.cfg, source, "technique.teacher"), run_id)
         return LoadedTeacher(_load_from_path(Path(source).expanduser(), input_shape), None)
+    except ConfigError:
+        raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = f" with tracking URI {tracking_uri}" if source.startswith(MLFLOW_SCHEMES) else ""
-        raise ConfigError(f"technique.teacher={source!r} could not be loaded{where} ({type(exc).__name__}: {reason}). {HOW_TO}") from exc
-
-
-def _load_from_mlflow(uri: str, tracking_uri: str) -> LoadedTeacher:
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    model = mlflow.keras.load_model(uri)
-    return LoadedTeacher(model, mlflow.models.get_model_info(uri).run_id)
+        raise ConfigError(f"technique.teacher={source!r} could not be loaded ({type(exc).__name__}: {reason}). {HOW_TO}") from exc
 
 
 def _load_from_path(path: Path, input_shape: tuple[int, ...]):

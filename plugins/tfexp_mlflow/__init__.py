@@ -11,6 +11,7 @@ import logging
 from tfexp import hookimpl
 from tfexp.cluster import is_chief
 from tfexp_mlflow.session import Session, parent_of
+from tfexp_mlflow.resolve import load_model, locate_run
 from tfexp_mlflow.sweep import open_parent, record_summary
 
 log = logging.getLogger("tfexp.mlflow")
@@ -95,3 +96,13 @@ def tfexp_sweep_start(sweep):
 def tfexp_sweep_end(sweep, summary):
     if parent_of(sweep):
         record_summary(sweep, summary)
+
+
+@hookimpl
+def tfexp_locate_run(cfg, ref):
+    return locate_run(cfg, ref) if cfg.tracking.mlflow else None
+
+
+@hookimpl
+def tfexp_load_model(cfg, uri):
+    return load_model(cfg, uri)

@@ -122,8 +122,9 @@ class Session:
         uri = reachable_uri(cfg)
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
-        if resumed := run.info.get("resume"):  # reopen the same run: RUNNING again
-            active = mlflow.start_run(run_id=resumed.mlflow_run_id)
+        resumed = run.info.get("resume")
+        if resumed_id := resumed and resumed.tracker_refs.get("mlflow"):  # reopen the same run: RUNNING again
+            active = mlflow.start_run(run_id=resumed_id)
             floor = last_logged_steps(client, active.info.run_id)
         else:
             active = cls._start_new(mlflow, client, run, uri)
