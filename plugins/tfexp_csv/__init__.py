@@ -57,7 +57,7 @@ def tfexp_flush_tracking(run):
         files.write_metrics()
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after other plugins' after_run, which may still log
 def tfexp_after_run(run, status):
     if files := files_of(run):
         files.set_tags({"tfexp.status": status})
