@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from test_reliability import SLOW_RUN, start_run
 from tfexp import hookimpl
 from tfexp.checkpoint import CheckpointState
-from tfexp.testing import mlflow_runs, run_cli, store_uri, tiny_run
+from tfexp.testing import mlflow_runs, resume_run, run_cli, store_uri, tiny_run
 from tfexp_distill.technique import GAIN
 
 
@@ -187,3 +187,11 @@ def test_sigterm_stops_rl_after_the_next_update_and_resume_continues_it(tmp_path
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "eval_return_mean")) == [0, 1, 2]
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "env_steps")) == [0, 1, 2]
     assert sorted(m.value for m in client.get_metric_history(run.info.run_id, "env_steps")) == [1024, 2048, 3072]
+
+
+def test_step_metrics_continue_after_resume_instead_of_restarting(tmp_path):
+    first = tiny_run(tmp_path, ["debug.trainer.epochs=2", "tracking.log_every_n_steps=1", "tracking.log_model=false"])
+    resume_run(tmp_path, first.output_dir, epochs=3)
+    (run,) = mlflow_runs(tmp_path)
+    steps = [m.step for m in MlflowClient(store_uri(tmp_path)).get_metric_history(run.info.run_id, "step/loss")]
+    assert sorted(steps) == list(range(1, 3 * 5 + 1))  # 5 steps per epoch (debug=fast), on from 11
