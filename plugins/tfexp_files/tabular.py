@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import abc
 import csv
+import logging
+import os
 from dataclasses import replace
 
 import numpy as np
 
 from tfexp.data import SPLITS, DataSpec, FileData
+from tfexp.data.errors import check_finite
 from tfexp.errors import ConfigError
 from tfexp_files.optional import require
 from tfexp_files.tabular_config import check_csv, check_parquet, label_columns, outputs
 from tfexp_files.tfrecord_source import standardizing
+
+log = logging.getLogger("tfexp.data")
 
 
 class TabularData(FileData):
@@ -77,7 +82,7 @@ class CsvData(TabularData):
     def columns(self, path):
         with open(path, newline="") as f:
             header = next(csv.reader(f, delimiter=self.cfg.delimiter), [])
-        return {name: "csv" for name in header}
+        return unique_columns(header, path, "csv")
 
     def count(self, split):
         if not any(_has_row(path) for path in self.files(split)):
@@ -96,12 +101,12 @@ class CsvData(TabularData):
         names = [c for c in self.column_names if c in wanted]
         dtypes = {c: tf.float32 for c in self.features} | {c: tf.as_dtype(self.label_dtype) for c in self.labels}
         values = tf.io.decode_csv(
-            lines, [tf.constant([], dtypes[c]) for c in names], field_delim=self.cfg.delimiter,
+            lines, [tf.constant([float("nan")] if c in self.features else [], dtypes[c]) for c in names], field_delim=self.cfg.delimiter,
             select_cols=[self.column_names.index(c) for c in names],
         )
         by_name = dict(zip(names, values))
         x = tf.stack([by_name[c] for c in self.features], axis=1)
-        return x, self.targets(tf.stack([by_name[c] for c in self.labels], axis=1))
+        return check_finite(x, self.features), self.targets(tf.stack([by_name[c] for c in self.labels], axis=1))
 
 
 class ParquetData(TabularData):
@@ -111,7 +116,7 @@ class ParquetData(TabularData):
             schema = pq.read_schema(path)
         except Exception as exc:
             raise ConfigError(f"{path} cannot be read as Parquet: {exc}") from exc
-        return {name: schema.field(name).type for name in schema.names}
+        return {name: schema.field(name).type for name in unique_columns(schema.names, path, "parquet")}
 
     def check_types(self, columns, path):
         import pyarrow as pa
@@ -153,7 +158,15 @@ class ParquetData(TabularData):
 
     def parse(self, batch):
         x, labels = batch
-        return x, self.targets(labels)
+        return check_finite(x, self.features), self.targets(labels)
+
+
+def unique_columns(names: list[str], path: str, kind: str) -> dict[str, str]:
+    """Column name -> ``kind``, or an error naming a column the file has twice (one of
+    them would be silently dropped)."""
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise ConfigError(f"{path} has the column name {twice[0]!r} {names.count(twice[0])} times: rename the columns so that each name is unique")
+    return {name: kind for name in names}
 
 
 def _has_row(path: str) -> bool:
@@ -162,15 +175,41 @@ def _has_row(path: str) -> bool:
         return any(line.strip() for line in f)
 
 
-def standardized(data: TabularData) -> TabularData:
-    if data.cfg.normalize == "standardize":
-        data.spec = replace(data.spec, preprocessing=standardizing(data, data.cfg.normalize_sample))
+CLASS_CHECK_BYTES = 16 * 2**20
+"""Training files up to this size are read once at start, to warn about a class no row has;
+larger ones are not read twice (their bad records still fail in one line, when training reads them)."""
+
+
+def prepared(data: TabularData) -> TabularData:
+    """``data`` standardized and its classes checked; a bad record met on the way (NaN/inf,
+    a class out of range) fails in one line naming its file."""
+    import tensorflow as tf
+
+    try:
+        if data.cfg.normalize == "standardize":
+            data.spec = replace(data.spec, preprocessing=standardizing(data, data.cfg.normalize_sample))
+        warn_missing_classes(data)
+    except tf.errors.OpError as exc:
+        raise (data.explain(exc) or exc) from None
     return data
 
 
+def warn_missing_classes(data: TabularData) -> None:
+    """A class that no training row has cannot be learned: warn, naming the label column."""
+    files = data.files("train")
+    if data.cfg.task != "multiclass" or sum(os.path.getsize(f) for f in files) > CLASS_CHECK_BYTES:
+        return
+    from tfexp.data.reading import label_counts
+
+    counts = label_counts(data, "train", data.spec.num_outputs)
+    if missing := [data.spec.class_names[i] for i in np.flatnonzero(counts == 0)]:
+        log.warning("data: class(es) %s of label column %r never occur in the training files (%s, %d rows): the model cannot learn "
+                    "them. Check data.num_classes / data.class_names, or add rows", ", ".join(missing), data.labels[0], ", ".join(files), counts.sum())
+
+
 def load_csv(cfg, seed: int) -> CsvData:
-    return standardized(CsvData(check_csv(cfg)))
+    return prepared(CsvData(check_csv(cfg)))
 
 
 def load_parquet(cfg, seed: int) -> ParquetData:
-    return standardized(ParquetData(check_parquet(cfg)))
+    return prepared(ParquetData(check_parquet(cfg)))

@@ -30,6 +30,20 @@ def check_records(ok, message, value):
     return tf.cond(ok, lambda: tf.identity(value), fail)
 
 
+def check_finite(x, names: list[str]):
+    """Inputs ``x`` ``[batch, len(names)]`` once every value is finite; else the pipeline
+    fails naming the first column that holds NaN or inf (a CSV's empty cell reads as NaN)."""
+    import tensorflow as tf
+
+    finite = tf.math.is_finite(x)
+
+    def message():
+        column = tf.argmin(tf.reduce_min(tf.cast(finite, tf.int32), axis=0))
+        return tf.strings.join(["column '", tf.gather(tf.constant(names), column), "' holds NaN, inf or an empty cell in a record; fix or drop those rows"])
+
+    return check_records(tf.reduce_all(finite), message, x)
+
+
 def read_error(exc: BaseException) -> ConfigError | None:
     """The one-line error a failed :func:`check_records` or ``parse_example`` stands for,
     or None for any other error."""
