@@ -1,9 +1,10 @@
 """One contract test per hookspec (datasette's ``test_hook_<name>``): each shows that the
 hook is called, with its documented arguments, at its documented moment.
 
-Three runs are shared by the module (in this process, tracking off, so only the recording
-plugins see them): a finished one, its resume, and one that fails. They train a tiny model,
-registered here, on 48 generated examples.
+Runs are shared by the module (in this process, tracking off, so only the recording plugins
+see them): a finished one, its resume (by a run id a recording tracker resolves), one that
+fails, and a two-job Hydra multirun. They train a tiny model, registered here, on 48
+generated examples.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pytest
 
 from tfexp import hookimpl, hookspecs
 from tfexp.components import DatasetSpec, ModelSpec, StrategySpec, TechniqueSpec
-from tfexp.plugins import build_plugin_manager, get_registry
+from tfexp.plugins import build_plugin_manager, get_plugin_manager, get_registry
+from tfexp.resolvers import load_model
 from tfexp.runner import run_experiment
 from tfexp.testing import FAST, RecordingTracker, compose
 
@@ -145,14 +147,58 @@ def run_with(tracker, output_dir: Path, overrides=(), plugins=()):
     return run_experiment(cfg, output_dir, pm=build_plugin_manager((tracker, *plugins)), overrides=list(overrides))
 
 
+class Locates:
+    """A tracker that knows one run by an id of its own."""
+
+    def __init__(self, ref: str, directory: Path):
+        self.ref, self.directory, self.asked = ref, directory, []
+
+    @hookimpl
+    def tfexp_locate_run(self, cfg, ref):
+        self.asked.append((cfg, ref))
+        return self.directory if ref == self.ref else None
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    """A run that finished, the tracker that saw it, and that run resumed for a third epoch."""
+    """A run that finished, the tracker that saw it, and that run resumed for a third epoch
+    by the id a tracker knows it by."""
     tracker = Everything()
     run = run_with(tracker, tmp_path_factory.mktemp("finished") / "run", ["seed=3"])
-    resumed_tracker = Everything()
-    resumed = run_with(resumed_tracker, run.output_dir, [f"resume={run.output_dir}", "trainer.epochs=3"])
+    resumed_tracker, locates = Everything(), Locates("recorded-run-1", run.output_dir)
+    with registered(locates):
+        resumed = run_with(resumed_tracker, run.output_dir, ["resume=recorded-run-1", "trainer.epochs=3"])
+    resumed.info["located"] = locates.asked
     return run, tracker, resumed, resumed_tracker
+
+
+class registered:
+    """``plugin`` in the process's plugin manager (the one the sweep callback and ``resume=`` ask)."""
+
+    def __init__(self, plugin):
+        self.plugin = plugin
+
+    def __enter__(self):
+        get_plugin_manager().register(self.plugin)
+
+    def __exit__(self, *exc):
+        get_plugin_manager().unregister(self.plugin)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """``python -m tfexp -m seed=1,2`` in this process (Hydra's basic launcher runs the jobs
+    here), seen by one recording tracker."""
+    from tfexp.__main__ import cli
+
+    directory = tmp_path_factory.mktemp("sweep")
+    tracker = RecordingTracker()
+    argv = ["tfexp", "-m", "seed=1,2", *FAST, "tracking=none", "export.formats=[]", f"hydra.sweep.dir={directory}"]
+    with pytest.MonkeyPatch.context() as patch, registered(tracker):
+        patch.setattr("sys.argv", argv)
+        patch.chdir(directory)
+        cli()
+    return directory, tracker
 
 
 @pytest.fixture(scope="module")
@@ -361,6 +407,68 @@ def test_hook_log_artifact(finished, failed):
     (traceback_file,) = [Path(a["path"]) for a in tracker.of("log_artifact") if a["artifact_path"] == "error"]
     assert "broken after fit" in traceback_file.read_text() and traceback_file.parent.parent == run.output_dir
     assert tracker.tags["tfexp.error"].startswith("RuntimeError: broken after fit")
+
+
+# -- sweep ----------------------------------------------------------------------------
+
+
+def test_hook_sweep_start(swept):
+    directory, tracker = swept
+    assert tracker.hooks()[0] == "sweep_start"  # before the first job's run opens
+    sweep = only(tracker, "sweep_start")["sweep"]
+    assert sweep.directory == directory and sweep.space == {"seed": "1,2"} and sweep.n_jobs == 2
+    assert sweep.objective == "val_accuracy" and sweep.direction == "maximize" and sweep.cfg is not None
+
+
+def test_hook_sweep_job_end(swept):
+    directory, tracker = swept
+    runs = [args["run"] for args in tracker.of("before_run")]
+    jobs = [args["job"] for args in tracker.of("sweep_job_end")]
+    assert [job.index for job in jobs] == [0, 1] and [job.overrides["seed"] for job in jobs] == ["1", "2"]
+    for job, run in zip(jobs, runs):
+        assert job.status == "FINISHED" and job.objective == "val_accuracy" and job.value == run.objective
+        assert job.output_dir == run.output_dir == directory / str(job.index)
+    ends = [i for i, hook in enumerate(tracker.hooks()) if hook in ("after_run", "sweep_job_end")]
+    assert [tracker.hooks()[i] for i in ends] == ["after_run", "sweep_job_end"] * 2  # each job's end, after its run
+
+
+def test_hook_sweep_end(swept):
+    directory, tracker = swept
+    assert tracker.hooks()[-1] == "sweep_end"
+    args = only(tracker, "sweep_end")
+    summary, jobs = args["summary"], [a["job"] for a in tracker.of("sweep_job_end")]
+    assert args["sweep"].directory == directory and [j.index for j in summary.jobs] == [0, 1]
+    assert summary.best.index == max(jobs, key=lambda job: job.value).index and not summary.failed
+    assert summary.files and all(path.is_file() and directory in path.parents for path in summary.files)
+
+
+# -- resolvers ------------------------------------------------------------------------
+
+
+def test_hook_locate_run(finished):
+    run, _, resumed, tracker = finished
+    ((cfg, ref),) = resumed.info["located"]
+    assert ref == "recorded-run-1" and cfg.resume == "recorded-run-1"
+    assert resumed.output_dir == run.output_dir and only(tracker, "on_checkpoint_restored")["epoch"] == 1
+
+
+class LoadsModels:
+    def __init__(self):
+        self.asked = []
+
+    @hookimpl
+    def tfexp_load_model(self, cfg, uri):
+        import keras
+
+        self.asked.append((cfg, uri))
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]) if uri.startswith("recorded:/") else None
+
+
+def test_hook_load_model():
+    loader, cfg = LoadsModels(), compose(["tracking=none"])
+    pm = build_plugin_manager((loader,))
+    model = load_model(pm, cfg, "recorded:/teacher", "technique.teacher")
+    assert loader.asked == [(cfg, "recorded:/teacher")] and model.output_shape == (None, 2)
 
 
 # -- the contract itself ---------------------------------------------------------------
