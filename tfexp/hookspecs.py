@@ -79,7 +79,8 @@ def tfexp_configure(cfg: DictConfig) -> None:
 
 @hookspec
 def tfexp_before_run(run: Run) -> None:
-    """A run starts: trackers open their run and record config and tags here."""
+    """A run starts: trackers open their run here. Then the core sends a new run's tags,
+    params (the config, flat, masked) and config files through the sink (tfexp/run_facts.py)."""
 
 
 @hookspec
@@ -150,7 +151,8 @@ def tfexp_export_model(run: Run, model: keras.Model) -> None:
 
 @hookspec
 def tfexp_on_run_error(run: Run, error: BaseException) -> None:
-    """The run raised ``error``; it is re-raised after every implementation ran."""
+    """The run raised ``error``; it is re-raised after every implementation ran. The core has
+    already sent the traceback (artifact ``error/``) and the ``tfexp.error`` tag."""
 
 
 @hookspec
@@ -167,7 +169,8 @@ def tfexp_after_run(run: Run, status: str) -> None:
 
 @hookspec
 def tfexp_log_params(run: Run, params: dict[str, Any]) -> None:
-    """Record parameters (flat dotted keys)."""
+    """Record parameters: flat dotted keys, values as they are (numbers, lists, None), secrets
+    masked. The core sends the run's config here when a new run starts."""
 
 
 @hookspec
