@@ -4,6 +4,7 @@ a run in use by another process, a sweep's parent, a damaged checkpoint."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,32 @@ def test_resume_refuses_a_run_another_process_holds(tmp_path):
     assert mlflow_runs(tmp_path)[0].info.status == "KILLED"  # the refusal touched nothing
 
 
+
+class CtrlCInFirstEpoch:
+    """Ctrl-C at the first batch: before any epoch has ended."""
+
+    @hookimpl
+    def tfexp_before_fit(self, run, model):
+        import keras
+
+        class Interrupt(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                raise KeyboardInterrupt
+
+        return [Interrupt()]
+
+
+def test_ctrl_c_before_the_first_epoch_ends_leaves_a_resume_command_that_works(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        tiny_run(tmp_path, plugins=[CtrlCInFirstEpoch()])
+    (killed,) = mlflow_runs(tmp_path)
+    assert killed.info.status == "KILLED"
+    command = killed.data.tags["tfexp.resumable"]
+    assert command == f"python -m tfexp resume={tmp_path / 'outputs'}"
+    tiny_run(tmp_path, [command.split()[-1]])
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.status == "FINISHED" and "test_accuracy" in run.data.metrics
+
 def truncate(path):
     path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
 
@@ -97,3 +124,58 @@ def test_a_moved_run_directory_resumes(tmp_path):
     assert not json.loads((moved / "checkpoints/state.json").read_text())["path"].startswith("/")
     tiny_run(tmp_path, [f"resume={moved}"])
     assert mlflow_runs(tmp_path)[0].info.status == "FINISHED"
+
+
+SLEEP_AFTER_FIT = """
+import time
+from tfexp import hookimpl
+
+@hookimpl
+def tfexp_after_fit(run, model, history):
+    (run.output_dir / "trained.marker").touch()
+    time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_after_the_last_epoch_then_resume_ends_finished_with_test_metrics(tmp_path):
+    site = write_plugin_dist(tmp_path / "site", "sleepy-plugin", "sleepy_plugin", SLEEP_AFTER_FIT)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen([sys.executable, "-m", "tfexp", "debug=fast", "debug.trainer.epochs=2", "tracking.log_model=false"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not list(tmp_path.glob("outputs/*/*/trained.marker")):
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() is not None else "no marker"
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    (run_dir,) = (tmp_path / "outputs").glob("*/*")
+    (killed,) = mlflow_runs(tmp_path)
+    assert killed.info.status == "RUNNING"  # SIGKILL: nothing could mark it
+    result = run_cli([f"resume={run_dir}"], cwd=tmp_path)  # without the sleepy plugin
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = mlflow_runs(tmp_path)
+    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
+    assert "test_accuracy" in run.data.metrics
+    again = run_cli([f"resume={run_dir}"], cwd=tmp_path)
+    assert again.returncode == 1 and "already FINISHED all 2 epochs" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.slow
+def test_two_resumes_at_once_one_continues_the_other_is_refused(tmp_path):
+    from test_reliability import SLOW_RUN, assert_complete_history, start_run, wait_for_epochs
+
+    proc = start_run(tmp_path, SLOW_RUN)
+    run_id = wait_for_epochs(tmp_path, proc, 2)
+    proc.kill()
+    proc.wait()
+    (run_dir,) = (tmp_path / "outputs").glob("*/*")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    resumes = [subprocess.Popen([sys.executable, "-m", "tfexp", f"resume={run_dir}"], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=900), p.stderr.read()) for p in resumes]
+    assert sorted(code for code, _ in results) == [0, 1], [err[-2000:] for _, err in results]
+    refused = next(err for code, err in results if code == 1)
+    assert f"{run_dir} is in use: pid" in refused and "Traceback" not in refused
+    assert_complete_history(tmp_path, run_id)  # every epoch logged once, FINISHED
