@@ -70,3 +70,10 @@ def test_the_multirun_process_console_masks_uri_passwords(capsys):
     finally:
         logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
     assert "Sweep parent MLflow run abc in https://bob:***@mlflow.example" in console and "pa55" not in console
+
+
+def test_an_export_dir_that_cannot_be_written_is_refused_before_training():
+    from tfexp_export.config import check_config
+
+    with pytest.raises(ConfigError, match=r"export.dir='/proc/tfexp-export' is invalid: expected a directory tfexp can create and write \("):
+        check_config(compose(["export.dir=/proc/tfexp-export"]))

@@ -26,13 +26,20 @@ def register_uid_resolver() -> None:
     OmegaConf.register_new_resolver("tfexp_uid", lambda: RUN_UID, replace=True)
 
 
-def check_writable(directory: str, key: str) -> None:
+def write_problem(directory: str | Path) -> str | None:
+    """Why ``directory`` cannot be created and written (None: it can); it is created."""
     try:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        (Path(directory) / ".tfexp-write-check").touch()
-        (Path(directory) / ".tfexp-write-check").unlink()
+        Path(directory).expanduser().mkdir(parents=True, exist_ok=True)
+        (Path(directory).expanduser() / ".tfexp-write-check").touch()
+        (Path(directory).expanduser() / ".tfexp-write-check").unlink()
     except OSError as exc:
-        log.error("tfexp: error: cannot write the output directory %s (%s). Choose another with %s=<dir>", directory, exc.strerror, key)
+        return exc.strerror or str(exc)
+    return None
+
+
+def check_writable(directory: str, key: str) -> None:
+    if problem := write_problem(directory):
+        log.error("tfexp: error: cannot write the output directory %s (%s). Choose another with %s=<dir>", directory, problem, key)
         sys.exit(1)
 
 

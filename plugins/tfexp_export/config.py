@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from tfexp.config import check_schema
 from tfexp.errors import ConfigError
+from tfexp.output_dir import write_problem
 
 FORMATS = ("keras", "saved_model", "tflite")
 QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
@@ -59,6 +60,8 @@ def check_config(cfg: DictConfig) -> None:
     _require(export.tflite.representative_samples >= 1, "export.tflite.representative_samples", "an integer >= 1", export.tflite.representative_samples)
     _require(bool(export.signature_name), "export.signature_name", "a non-empty name", export.signature_name)
     _require(export.model_name is None or _plain_name(export.model_name), "export.model_name", "a directory name (letters, digits, - _ .)", export.model_name)
+    if export.dir and export.formats and (problem := write_problem(export.dir)):  # found now, not after training
+        _require(False, "export.dir", f"a directory tfexp can create and write ({problem})", export.dir)
     best = cfg.trainer.best_checkpoint
     _require(best.mode in MODES, "trainer.best_checkpoint.mode", "max or min", best.mode)
     _require(best.metric is None or bool(best.metric), "trainer.best_checkpoint.metric", "null or an epoch metric name such as val_accuracy", best.metric)
