@@ -80,6 +80,7 @@ def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     assert session.hparams["model"].string_value == "cnn" and session.hparams["seed"].number_value == 2
 
 
+@pytest.mark.slow
 def test_a_sweep_without_any_tracker_still_writes_its_summary(tmp_path):
     """MLflow disabled: no parent run, no store; both jobs run, the sweep exits 0 and its summary
     (job table, best job, seed mean ± std, plot) is computed from what the jobs returned."""

@@ -1,7 +1,7 @@
 """A trial a sweeper's pruner stopped: not an error. The runner ends the run as KILLED, the
 job hands the exception back to its sweeper, and the sweep's summary counts it PRUNED.
 
-tfexp's Optuna sweeper raises it from its plugin (hydra_plugins/tfexp_optuna_sweeper/tfexp_plugin.py).
+tfexp's Optuna sweeper raises it from its own tfexp plugin (entry point ``optuna_sweeper``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What only MLflow can resolve: the run behind a run id (``resume=<id>``), the model behind
-``runs:/`` and ``models:/`` URIs (a distillation teacher). Each opens its own client on the
-run's store: the process-wide tracking URI is never changed."""
+``runs:/`` and ``models:/`` URIs (a distillation teacher). Each reads the run's store
+(``tracking.uri``): the process-wide tracking URI is left as it was."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def load_model(cfg, uri: str):
     if not uri.startswith(SCHEMES):
         return None
     import mlflow
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
-    store = tracking_uri(cfg)
-    local = mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=store, registry_uri=store)
-    return mlflow.keras.load_model(local)
+    # MLflow 3 finds a logged model (runs:/<id>/<name>) through the process's tracking URI
+    # whatever URI download_artifacts is given: point it at the run's store for the load only.
+    with _use_tracking_uri(tracking_uri(cfg)):
+        return mlflow.keras.load_model(uri)
