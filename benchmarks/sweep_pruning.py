@@ -1,29 +1,64 @@
 """Does pruning pay? The distillation search with the median pruner against without it.
 
-    python benchmarks/sweep_pruning.py [--trials 20] [--seeds 1 2 3] [--extra debug=fast ...]
+    python benchmarks/sweep_pruning.py [--trials 20] [--seeds 1 2 3] [--extra trainer.epochs=8 ...] [--json out.json]
 
 Each sweep is a fresh ``python -m tfexp +experiment=distill hparams_search=distill_optuna``
 process in its own temporary directory (its own mlflow.db and optuna.db) with
 ``hydra.sweeper.pruner=median`` or ``none`` and the sweep seed ``seed=S``; the two run
-alternately per seed. Measured per sweep: wall time, CPU time of the process and its children
-(``getrusage(RUSAGE_CHILDREN)``), the study's best value, and the pruned trials with the epoch
-each stopped at (their ``tfexp.pruned`` tags). Printed: a markdown table and, per seed, the
-pruned sweep's wall and CPU time as a fraction of the unpruned one's.
+one after the other per seed, or with ``--parallel`` all sweeps at once (load from other
+processes then hits both alike; the pruned sweep shares the CPUs with the others for all of
+its time, so its wall time is the pessimistic one). Measured per sweep: wall time, CPU time
+of the process and its children (``os.wait4``), the study's
+best value, the pruned trials with the epoch each stopped at (their ``tfexp.pruned`` tags),
+and for every trial the wall and CPU seconds since the sweep started when it ended (the
+process's CPU is sampled from ``/proc`` twice a second).
+
+"Reaches the unpruned best": the target is the unpruned sweeps' best values, mean minus one
+standard deviation over the seeds; for each seed, the wall and CPU time at which the pruned
+sweep's best-so-far first reached the target, as a fraction of the unpruned sweep's whole time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+TICKS = os.sysconf("SC_CLK_TCK")
 
-def sweep(workdir: Path, pruner: str, seed: int, trials: int, extra: list[str]) -> dict:
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of a live process and its waited-for children, from ``/proc/<pid>/stat``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(v) for v in fields[11:15]) / TICKS  # utime stime cutime cstime
+
+
+def sample_cpu(pid: int, done: threading.Event, samples: list[tuple[float, float]]) -> None:
+    while not done.is_set():
+        if (cpu := cpu_seconds(pid)) is not None:
+            samples.append((time.time(), cpu))
+        time.sleep(0.5)
+
+
+def cpu_at(samples: list[tuple[float, float]], when: float) -> float:
+    """The process's CPU seconds at wall-clock time ``when`` (the last sample before it)."""
+    before = [cpu for t, cpu in samples if t <= when]
+    return before[-1] if before else 0.0
+
+
+def sweep(workdir: Path, pruner: str, seed: int, trials: int, extra: list[str], budget: float | None = None) -> dict:
     import optuna
 
     from tfexp.testing import mlflow_runs
@@ -34,40 +69,97 @@ def sweep(workdir: Path, pruner: str, seed: int, trials: int, extra: list[str]) 
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "tfexp", *args], cwd=workdir, env=env, capture_output=True, text=True)
-    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        sys.exit(f"sweep failed ({' '.join(args)}):\n{done.stderr[-3000:]}")
+    start, started = time.perf_counter(), time.time()
+    with open(workdir / "sweep.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "tfexp", *args], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        samples: list[tuple[float, float]] = []
+        done = threading.Event()
+        sampler = threading.Thread(target=sample_cpu, args=(proc.pid, done, samples), daemon=True)
+        sampler.start()
+        stopped = False
+        while True:  # os.wait4: this child's own CPU time, whatever else runs
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if budget and time.perf_counter() - start > budget and not stopped:
+                proc.send_signal(signal.SIGKILL)  # a killed study keeps its finished trials
+                stopped = True
+            time.sleep(0.5)
+        done.set()
+        sampler.join()
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0 and not stopped:
+        sys.exit(f"sweep failed ({' '.join(args)}):\n{(workdir / 'sweep.log').read_text()[-3000:]}")
     storage = f"sqlite:///{workdir / 'optuna.db'}"
     (name,) = optuna.get_all_study_names(storage)
     study = optuna.load_study(study_name=name, storage=storage)
-    epochs = sorted(int(r.data.tags["tfexp.pruned"]) for r in mlflow_runs(workdir) if "tfexp.pruned" in r.data.tags)
+    pruned_at = {int(r.data.tags["tfexp.job"]): int(r.data.tags["tfexp.pruned"]) for r in mlflow_runs(workdir) if "tfexp.pruned" in r.data.tags}
+    per_trial = []
+    for t in study.trials:
+        if t.datetime_complete is None:  # the trial a stop interrupted
+            continue
+        ended = t.datetime_complete.timestamp()
+        per_trial.append({
+            "number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
+            "pruned_after_epoch": pruned_at.get(t.number), "wall": ended - started, "cpu": cpu_at(samples, ended),
+        })
     return {
-        "pruner": pruner, "seed": seed, "wall": wall, "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
-        "best": study.best_value, "pruned": epochs,
+        "pruner": pruner, "seed": seed, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+        "stopped": stopped, "best": max((t.value for t in study.trials if t.state.name == "COMPLETE"), default=float("nan")), "pruned": sorted(pruned_at.values()), "trials": per_trial,
     }
+
+
+def time_to_reach(row: dict, target: float) -> tuple[float, float] | None:
+    """(wall, CPU) seconds at which the sweep's best-so-far first reached ``target``."""
+    for t in sorted(row["trials"], key=lambda t: t["wall"]):
+        if t["state"] == "COMPLETE" and t["value"] >= target:
+            return t["wall"], t["cpu"]
+    return None
+
+
+def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) -> None:
+    print(f"\n{trials} trials per sweep; extra overrides: {' '.join(extra) or '-'}\n")
+    print("| seed | pruner | wall s | CPU s | trials finished | best | trials pruned (after epoch) |\n|---|---|---|---|---|---|---|")
+    for r in rows:
+        finished = f"{len(r['trials'])}" + (" (stopped at the budget)" if r["stopped"] else "")
+        print(f"| {r['seed']} | {r['pruner']} | {r['wall']:.0f} | {r['cpu']:.0f} | {finished} | {r['best']:.4f} | {len(r['pruned'])} ({', '.join(map(str, r['pruned'])) or '-'}) |")
+    by = {(r["seed"], r["pruner"]): r for r in rows}
+    bests = [by[s, "none"]["best"] for s in seeds]
+    target = statistics.mean(bests) - (statistics.stdev(bests) if len(bests) > 1 else 0.0)
+    print(f"\nunpruned best: mean {statistics.mean(bests):.4f}, sd {statistics.stdev(bests) if len(bests) > 1 else 0:.4f}; target (mean - sd) {target:.4f}\n")
+    print("| seed | pruned/unpruned wall | CPU | best pruned vs unpruned | pruned sweep reaches target at (wall, CPU fraction of unpruned sweep) |\n|---|---|---|---|---|")
+    for seed in seeds:
+        full, pruned = by[seed, "none"], by[seed, "median"]
+        reached = time_to_reach(pruned, target)
+        when = f"{reached[0] / full['wall']:.2f}, {reached[1] / full['cpu']:.2f}" if reached else "never"
+        print(f"| {seed} | {pruned['wall'] / full['wall']:.2f} | {pruned['cpu'] / full['cpu']:.2f} | {pruned['best']:.4f} vs {full['best']:.4f} | {when} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--extra", nargs="*", default=[], help="more overrides for every sweep, e.g. debug=fast")
+    parser.add_argument("--extra", nargs="*", default=[], help="more overrides for every sweep, e.g. trainer.epochs=8")
+    parser.add_argument("--parallel", action="store_true", help="run all sweeps at once (a loaded machine gives more CPU to more processes)")
+    parser.add_argument("--budget-s", type=float, help="stop each sweep (SIGKILL) after this many seconds and report the trials it finished")
+    parser.add_argument("--json", type=Path, help="also write every sweep's measurements (per trial too) here")
     args = parser.parse_args()
-    rows = []
-    for seed in args.seeds:
-        for pruner in ("none", "median"):
-            with tempfile.TemporaryDirectory() as workdir:
-                rows.append(sweep(Path(workdir), pruner, seed, args.trials, args.extra))
-                print(rows[-1], flush=True)
-    print(f"\n{args.trials} trials per sweep; extra overrides: {' '.join(args.extra) or '-'}\n")
-    print("| seed | pruner | wall s | CPU s | best | trials pruned (after epoch) |\n|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['seed']} | {r['pruner']} | {r['wall']:.0f} | {r['cpu']:.0f} | {r['best']:.4f} | {len(r['pruned'])} ({', '.join(map(str, r['pruned'])) or '-'}) |")
-    for seed in args.seeds:
-        full, pruned = (next(r for r in rows if r["seed"] == seed and r["pruner"] == p) for p in ("none", "median"))
-        print(f"seed {seed}: pruned/unpruned wall {pruned['wall'] / full['wall']:.2f}, CPU {pruned['cpu'] / full['cpu']:.2f}, best {pruned['best']:.4f} vs {full['best']:.4f}")
+    rows, lock = [], threading.Lock()
+
+    def one(seed: int, pruner: str) -> None:
+        with tempfile.TemporaryDirectory() as workdir:
+            row = sweep(Path(workdir), pruner, seed, args.trials, args.extra, args.budget_s)
+        with lock:
+            rows.append(row)
+            print({k: v for k, v in row.items() if k != "trials"}, flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(rows, indent=1))
+
+    jobs = [(seed, pruner) for seed in args.seeds for pruner in ("none", "median")]
+    with ThreadPoolExecutor(max_workers=len(jobs) if args.parallel else 1) as pool:
+        for done in [pool.submit(one, *job) for job in jobs]:
+            done.result()
+    report(rows, args.seeds, args.trials, args.extra)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Sweeps on Ray: a Ray head on 127.0.0.1 started as on a cluster's head node, and a sweep
-sent to it with ``hydra/launcher=ray_cluster``.
+sent to it with ``hydra/launcher=ray_cluster``; Optuna trials on the Ray a sweep starts itself.
 
 The head runs in its own directory with its own environment, as on another machine: jobs
 inherit neither the sweep's working directory nor its environment, so they reach their
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_ports
+from test_sweep_optuna import FAST, parent_and_children, the_study
 
 from tfexp.testing import artifact_paths, mlflow_runs, run_cli
 
@@ -62,3 +63,32 @@ def test_ray_cluster_runs_each_job_as_a_child_of_the_sweep(tmp_path, ray_head):
     best = max(children, key=lambda c: c.data.metrics["objective"])
     assert parent.data.tags["tfexp.best_run_id"] == best.info.run_id
     assert "summary/sweep_jobs.csv" in artifact_paths(tmp_path, parent.info.run_id)
+
+
+@pytest.mark.slow
+def test_optuna_trials_run_side_by_side_on_ray_and_share_the_study(tmp_path, ray_head):
+    """tfexp's Optuna sweeper with the Ray launcher: two trials at once in Ray workers, all
+    reporting to the one sqlite study, and a trial pruned inside its worker comes back to the
+    sweeper as pruned."""
+    env = LOOPBACK_CLUSTER | {"RAY_ADDRESS": ray_head}
+    args = [
+        "-m", "hydra/sweeper=optuna", "hydra.sweeper.sampler=grid", "hydra.sweeper.pruner=median",
+        "hydra.sweeper.n_startup_trials=1", "hydra.sweeper.warmup_epochs=0", "seed=1", "hydra.sweeper.n_jobs=2",
+        # the grid's seeded order: 0.01 and 0.011 run together, then 1e-8 alone, pruned against them
+        "trainer.learning_rate=choice(0.01,0.00000001,0.011)", *FAST, "debug.trainer.steps_per_epoch=20", "hydra/launcher=ray_cluster",
+    ]
+    result = run_cli(args, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
+
+    trials = the_study(tmp_path).trials
+    assert [(t.params["trainer.learning_rate"], t.state.name) for t in trials] == [(0.01, "COMPLETE"), (0.011, "COMPLETE"), (1e-8, "PRUNED")]
+    parent, children = parent_and_children(tmp_path)
+    by_job = {int(c.data.tags["tfexp.job"]): c for c in children}
+    assert sorted(by_job) == [0, 1, 2] and len(children) == 3  # nothing lost or duplicated
+    first, second, pruned = by_job[0], by_job[1], by_job[2]
+    assert first.info.start_time < second.info.end_time and second.info.start_time < first.info.end_time  # side by side
+    for trial, child in zip(trials, (first, second)):
+        assert child.info.status == "FINISHED" and child.data.metrics["objective"] == pytest.approx(trial.value)
+    assert pruned.info.status == "KILLED" and pruned.data.tags["tfexp.pruned"] == "0"
+    assert parent.data.metrics["jobs_pruned"] == 1 and parent.data.metrics["jobs_failed"] == 0
