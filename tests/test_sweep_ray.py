@@ -1,5 +1,5 @@
 """Sweeps on Ray: a Ray head on 127.0.0.1 started as on a cluster's head node, and a sweep
-sent to it with ``hydra/launcher=ray_cluster``; Optuna trials on the Ray a sweep starts itself.
+sent to it with ``hydra/launcher=ray_cluster``: grid jobs, and Optuna trials two at a time.
 
 The head runs in its own directory with its own environment, as on another machine: jobs
 inherit neither the sweep's working directory nor its environment, so they reach their
