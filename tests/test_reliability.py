@@ -169,8 +169,9 @@ def test_secrets_are_masked_in_params_config_overrides_tensorboard_console_and_u
 def test_secrets_are_masked_in_the_sweep_parent_and_its_console_lines(tmp_path):
     result = run_cli(["-m", "seed=1,2", "debug=fast", "tracking.log_model=false", "export.formats=[]", "+data.api_token=s3cr3t"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "[sweep] job 2/2 done" in result.stderr and f"+data.api_token={MASK}" in result.stderr
-    assert_no_secret(result.stderr, "console")
+    console = result.stdout + result.stderr
+    assert "[sweep] job 2/2 seed=2: val_accuracy=" in console and f"+data.api_token={MASK}" in console  # Hydra's launch lines
+    assert_no_secret(console, "console")
     runs = mlflow_runs(tmp_path)
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert f"+data.api_token={MASK}" in parent.data.tags["tfexp.overrides"]
