@@ -57,8 +57,9 @@ def test_ray_cluster_runs_each_job_as_a_child_of_the_sweep(tmp_path, ray_head):
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert sorted(c.data.params["seed"] for c in children) == ["1", "2"] and len(runs) == 3
     assert all(c.info.status == "FINISHED" and "val_accuracy" in c.data.metrics for c in children)
-    # the job directories are on the "worker" (the head's directory): the summary comes from the children
-    assert not list(tmp_path.glob("multirun/*/*/0"))
+    # the job directories are on the "worker" (the head's directory); each job's result for the
+    # summary is written to the sweep directory's path, which a worker on this machine reaches
+    assert not list(tmp_path.glob("multirun/*/*/0/.hydra")) and list(tmp_path.glob("multirun/*/*/0/sweep_job.json"))
     assert parent.info.status == "FINISHED" and parent.data.metrics["jobs_failed"] == 0
     best = max(children, key=lambda c: c.data.metrics["objective"])
     assert parent.data.tags["tfexp.best_run_id"] == best.info.run_id
