@@ -5,9 +5,9 @@ A Hydra callback (configured in ``tfexp/conf/config.yaml``) builds the
 trackers open their record of it there (MLflow: the parent run). Every job's process gets
 the same sweep (:func:`current_sweep`, through ``TFEXP_SWEEP`` set in ``on_job_start``, which
 runs there whatever the launcher), so a job's run can join it. When a job ends, the callback
-records what it returned in ``<sweep dir>/<job number>/sweep_job.json``, fires ``tfexp_sweep_job_end`` and prints
-one line. After the last job it reads those records, writes the summary (tfexp/sweep_summary.py)
-and fires ``tfexp_sweep_end``; no tracker is needed for any of it.
+records what it returned in ``<sweep dir>/<job number>/sweep_job.json``, fires
+``tfexp_sweep_job_end`` and prints one line. After the last job it reads those records, writes
+the summary (tfexp/sweep_summary.py) and fires ``tfexp_sweep_end``; no tracker is needed for any of it.
 
 Resuming: a sweep has a key (the command's overrides; a sweeper may set its own, e.g. the
 Optuna study). With ``sweep.resume=true`` a tracker that finds the sweep's earlier record fills

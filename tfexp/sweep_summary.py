@@ -99,9 +99,10 @@ def plot_objective(jobs: list[SweepJob], columns: list[str], objective: str, out
 def description(summary: SweepSummary, objective: str, table_md: str) -> str:
     """Markdown for a tracker's overview page: the best job, then the table, so the result
     needs no click into the files."""
-    best = summary.best
-    columns = summary.columns
-    head = f"**Best:** job {best.index} ({config_key(best, columns) if columns else 'the only configuration'}): {objective} = {best.score:.4g}" if best else "**No job finished.**"
+    best, head = summary.best, "**No job finished.**"
+    if best:
+        values = " ".join(f"{k}={best.overrides.get(k, '')}" for k in summary.columns) or "the only configuration"
+        head = f"**Best:** job {best.index} ({values}): {objective} = {best.score:.4g}"
     return f"Sweep of {len(summary.jobs)} jobs, objective `{objective}`. {head}\n\n{table_md}"
 
 
