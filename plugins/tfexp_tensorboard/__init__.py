@@ -24,9 +24,11 @@ def tfexp_before_run(run):
 
 @hookimpl
 def tfexp_log_params(run, params):
-    """The params (the run's config, masked by the core) as a text panel."""
+    """The params (the run's config, masked by the core) as a text panel: one step per call,
+    so later params (``model.params``) do not hide the config logged at step 0."""
     if writer := writer_of(run):
-        writer.text("params", "\n".join(f"    {key}: {value}" for key, value in params.items()))
+        step = run.info["tensorboard_params_calls"] = run.info.get("tensorboard_params_calls", -1) + 1
+        writer.text("params", "\n".join(f"    {key}: {value}" for key, value in params.items()), step=step)
 
 
 @hookimpl
