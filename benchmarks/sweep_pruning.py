@@ -93,7 +93,8 @@ def sweep(workdir: Path, pruner: str, seed: int, trials: int, extra: list[str], 
     storage = f"sqlite:///{workdir / 'optuna.db'}"
     (name,) = optuna.get_all_study_names(storage)
     study = optuna.load_study(study_name=name, storage=storage)
-    pruned_at = {int(r.data.tags["tfexp.job"]): int(r.data.tags["tfexp.pruned"]) for r in mlflow_runs(workdir) if "tfexp.pruned" in r.data.tags}
+    runs = {int(r.data.tags["tfexp.job"]): r for r in mlflow_runs(workdir) if "tfexp.job" in r.data.tags}
+    pruned_at = {job: int(r.data.tags["tfexp.pruned"]) for job, r in runs.items() if "tfexp.pruned" in r.data.tags}
     per_trial = []
     for t in study.trials:
         if t.datetime_complete is None:  # the trial a stop interrupted
@@ -102,11 +103,30 @@ def sweep(workdir: Path, pruner: str, seed: int, trials: int, extra: list[str], 
         per_trial.append({
             "number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
             "pruned_after_epoch": pruned_at.get(t.number), "wall": ended - started, "cpu": cpu_at(samples, ended),
+            "teacher_cpu_share": teacher_share(workdir, runs.get(t.number), samples),
         })
     return {
         "pruner": pruner, "seed": seed, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
         "stopped": stopped, "best": max((t.value for t in study.trials if t.state.name == "COMPLETE"), default=float("nan")), "pruned": sorted(pruned_at.values()), "trials": per_trial,
     }
+
+
+def teacher_share(workdir: Path, run, samples: list[tuple[float, float]]) -> float | None:
+    """The share of a finished trial's CPU time spent before its student stage began: setting
+    up the run and training the teacher (until its last ``teacher/val_accuracy``). The pruner
+    sees only the student's epochs, so it can never save this part."""
+    from mlflow import MlflowClient
+
+    from tfexp.testing import store_uri
+
+    if run is None or run.info.end_time is None:
+        return None
+    history = MlflowClient(store_uri(workdir)).get_metric_history(run.info.run_id, "teacher/val_accuracy")
+    if not history:
+        return None
+    start, teacher_end, end = run.info.start_time / 1000, max(m.timestamp for m in history) / 1000, run.info.end_time / 1000
+    total = cpu_at(samples, end) - cpu_at(samples, start)
+    return (cpu_at(samples, teacher_end) - cpu_at(samples, start)) / total if total > 0 else None
 
 
 def time_to_reach(row: dict, target: float) -> tuple[float, float] | None:
@@ -123,6 +143,9 @@ def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) ->
     for r in rows:
         finished = f"{len(r['trials'])}" + (" (stopped at the budget)" if r["stopped"] else "")
         print(f"| {r['seed']} | {r['pruner']} | {r['wall']:.0f} | {r['cpu']:.0f} | {finished} | {r['best']:.4f} | {len(r['pruned'])} ({', '.join(map(str, r['pruned'])) or '-'}) |")
+    shares = [t["teacher_cpu_share"] for r in rows for t in r["trials"] if t["state"] == "COMPLETE" and t["teacher_cpu_share"] is not None]
+    if shares:
+        print(f"\nteacher stage (and run set-up): median {statistics.median(shares):.0%} of a finished trial's CPU time ({len(shares)} trials)")
     by = {(r["seed"], r["pruner"]): r for r in rows}
     bests = [by[s, "none"]["best"] for s in seeds]
     target = statistics.mean(bests) - (statistics.stdev(bests) if len(bests) > 1 else 0.0)
