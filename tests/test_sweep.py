@@ -190,3 +190,28 @@ def test_every_preset_runs_in_one_sweep(tmp_path):
     assert sorted(r.data.tags["tfexp.job"] for r in jobs) == [str(i) for i in range(len(presets))]
     assert all(r.info.status == "FINISHED" for r in jobs)
 
+
+
+def test_a_job_killed_before_its_result_is_a_failed_row(tmp_path):
+    """A job directory without ``sweep_job.json`` (the job's process was killed) is listed FAILED;
+    the summary is still written, ranked over the jobs that finished."""
+    import json
+
+    from tfexp.sweep import JOB_FILE, read_jobs
+    from tfexp.sweep_records import Sweep
+    from tfexp.sweep_summary import result_block, summarize
+
+    sweep = Sweep(tmp_path, "sweep: lr (3 jobs)", {"lr": "0.1,0.01,0.001"}, ["lr=0.1,0.01,0.001"], 3, "val_accuracy", "maximize", "k", False)
+    for index, (lr, value) in enumerate([("0.1", 0.6), ("0.01", 0.8)]):
+        (tmp_path / str(index)).mkdir()
+        job = SweepJob(index, {"lr": lr, "debug": "fast"}, "FINISHED", "val_accuracy", value, duration_s=1.5)
+        (tmp_path / str(index) / JOB_FILE).write_text(json.dumps(job.to_dict()))
+    (tmp_path / "2" / ".hydra").mkdir(parents=True)
+    (tmp_path / "2" / ".hydra" / "overrides.yaml").write_text("- lr=0.001\n- debug=fast\n")
+
+    summary = summarize(sweep, read_jobs(sweep))
+    rows = list(csv.DictReader((tmp_path / "summary" / "sweep_jobs.csv").open()))
+    assert [(r["job"], r["lr"], r["status"]) for r in rows] == [("0", "0.1", "FINISHED"), ("1", "0.01", "FINISHED"), ("2", "0.001", "FAILED")]
+    assert summary.best.index == 1 and summary.metrics["jobs_failed"] == 1 and summary.metrics["best_objective"] == 0.8
+    block = result_block(sweep, summary)
+    assert "Sweep finished: 3 jobs, 1 failed." in block and "best: job 1 (lr=0.01): val_accuracy=0.8" in block
