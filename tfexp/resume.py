@@ -31,18 +31,17 @@ def save_run_config(cfg: DictConfig, output_dir: Path) -> None:
 SWEEP_PARENT = "is a sweep's parent run: resume one of its jobs (resume=<the job's run dir or run id>), or rerun the sweep's command with sweep.resume=true"
 
 
-def resume_dir(cfg: DictConfig) -> Path:
-    """The output directory of the run ``resume=`` names: a directory, or a run id a tracker
-    resolves (``tfexp_locate_run``)."""
+def resume_dir(cfg: DictConfig, pm) -> Path:
+    """The output directory of the run ``resume=`` names: a directory, or a run id one of
+    ``pm``'s trackers resolves (``tfexp_locate_run``)."""
     target = cfg.resume
     if Path(target).is_dir():
         if (Path(target) / "multirun.yaml").is_file():
             raise ConfigError(f"resume={target} {SWEEP_PARENT}")
         return Path(target).resolve()
-    from tfexp.plugins import get_plugin_manager
     from tfexp.resolvers import locate_run
 
-    return locate_run(get_plugin_manager(), cfg, target)  # a tracker's run id (MLflow's)
+    return locate_run(pm, cfg, target)  # a tracker's run id (MLflow's)
 
 
 def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple[DictConfig, CheckpointState]:

@@ -43,7 +43,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path, pm=None, overrides: 
     With ``cfg.resume`` set, the run named there continues instead (its own config,
     output directory and MLflow run)."""
     resumed = None
-    output_dir = resume_dir(cfg) if cfg.get("resume") else Path(output_dir)
+    output_dir = resume_dir(cfg, pm or get_plugin_manager()) if cfg.get("resume") else Path(output_dir)
     with run_lock(output_dir):
         if cfg.get("resume"):
             cfg, resumed = resume_config(cfg, list(overrides), output_dir)

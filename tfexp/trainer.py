@@ -24,8 +24,6 @@ from tfexp.errors import ConfigError
 
 log = logging.getLogger("tfexp")
 
-SCHEDULES = ("constant", "cosine", "step", "exponential", "plateau")
-
 
 def optimizer(run) -> keras.optimizers.Optimizer:
     """``trainer.optimizer`` at ``trainer.learning_rate`` with the weight decay and the
