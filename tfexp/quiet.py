@@ -15,6 +15,8 @@ VERBOSE_ENV = "TFEXP_VERBOSE"
 QUIET = {
     "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow C++/absl: errors only (cpu_feature_guard, XLA, ...)
     "MLFLOW_LOGGING_LEVEL": "WARNING",  # "Creating initial MLflow database tables..."
+    # MLflow's own "View run ... at: <link>" opens its GenAI view; tfexp prints the model-training one
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 CHATTY_LOGGERS = ("tensorflow", "absl", "mlflow")
 """Python loggers at INFO (e.g. "Assets written to: <a temporary dir>") unless verbose."""
