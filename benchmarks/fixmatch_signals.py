@@ -1,9 +1,7 @@
-"""FixMatch on generated 1D signals: the data set, and the pseudo-label curves read back.
+"""FixMatch on generated 1D signals: the data set, and where its pseudo-labels go wrong.
 
 ``write DIR``: four classes of noisy waveforms (sine, square, sawtooth, triangle; random
-frequency, phase and amplitude, 64 samples) as CSV files for ``data=csv``.
-``report STORE_DIR``: per run of the MLflow store in ``STORE_DIR``, the accepted
-pseudo-labels' accuracy and mask rate at a few epochs, and the test accuracies.
+frequency, phase and amplitude, 32 samples) as CSV files for ``data=csv``.
 ``diagnose DIR``: tfexp's FixMatch model, losses and augmenters trained in this process on the
 data in ``DIR`` (no tracking: a loaded 2-core machine cannot afford full runs), per variant
 and seed, with the pool's pseudo-labels checked every 40 steps against the hidden labels.
@@ -44,24 +42,6 @@ def write(directory: Path, seed: int = 0) -> None:
             writer.writerows([*map(float, row), int(label)] for row, label in zip(x, y))
     print(f"data=csv data.train={directory}/train.csv data.val={directory}/val.csv data.test={directory}/test.csv "
           f"data.label=y data.num_classes={len(CLASSES)} 'data.class_names=[{','.join(CLASSES)}]'")
-
-
-def report(store: Path, epochs: tuple[int, ...] = (0, 9, 24, 49, 99, 149)) -> None:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(f"sqlite:///{store.resolve() / 'mlflow.db'}")
-    runs = client.search_runs([e.experiment_id for e in client.search_experiments()], "tags.`tfexp.sweep` != 'parent'")
-    for run in sorted(runs, key=lambda r: (r.data.params.get("technique.method", ""), str(sorted(r.data.params.items())))):
-        history = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "pseudo/accuracy")}
-        masks = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "pseudo/mask_rate")}
-        pool = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "pseudo/pool_accuracy")}
-        swept = {k: v for k, v in run.data.params.items() if k in ("seed", "technique.augment.weak_noise", "technique.augment.strong_noise",
-                                                                    "technique.augment.feature_drop", "technique.threshold", "model.dropout", "trainer.learning_rate")}
-        curve = "  ".join(f"e{e + 1}: acc {history[e]:.2f} mask {masks[e]:.2f} pool {pool[e]:.2f}" for e in epochs if e in history)
-        m = run.data.metrics
-        counts = {k.split("count_")[1]: int(v) for k, v in m.items() if k.startswith("pseudo/count_")}
-        curve += f"\n    accepted per class at the end: {counts}"
-        print(f"{swept}  test {m.get('test_accuracy', float('nan')):.3f}  baseline {m.get('baseline/test_accuracy', float('nan')):.3f}\n    {curve}")
 
 
 VARIANTS = {
@@ -156,7 +136,7 @@ def signal_augment(max_shift: int, scale: float, cutout: int, noise: float):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("write", "report", "diagnose"))
+    parser.add_argument("command", choices=("write", "diagnose"))
     parser.add_argument("directory", type=Path)
     args = parser.parse_args()
-    {"write": write, "report": report, "diagnose": diagnose}[args.command](args.directory)
+    {"write": write, "diagnose": diagnose}[args.command](args.directory)
