@@ -5,7 +5,10 @@
 Trains the same MLP on the same synthetic data, in this one process, as:
 
 - ``bare``: ``model.fit`` with no callbacks but a timer;
-- ``epoch_metrics``: a full tfexp run (MLflow + TensorBoard, metrics per epoch);
+- ``epoch_metrics``: a full tfexp run (MLflow + TensorBoard, metrics per epoch, MLflow's
+  system metrics sampled every 10 s: the defaults);
+- ``no_system_metrics``: the same with ``tracking.system_metrics=false``;
+- ``system_metrics_1s``: the same sampling system metrics every second (10 times the default);
 - ``step_metrics``: the same with ``tracking.log_every_n_steps=1`` (every step logged);
 - ``deterministic``: ``epoch_metrics`` with ``strategy.deterministic=true`` (its cost);
 - ``mixed_bfloat16``: ``epoch_metrics`` with ``strategy.precision=mixed_bfloat16``.
@@ -15,13 +18,14 @@ first epoch traces and warms up; validation runs in every epoch of every variant
 tracking work of every timed epoch falls inside that interval. Tracked runs keep
 ``trainer.checkpoint_every=0`` (checkpoints are not tracking) and skip model export.
 Variants alternate within each round (rotated order), and each round's ratio to its own
-``bare`` run is taken; the medians over rounds are printed as
+``bare`` run is taken (with the load average when it ran); the medians over rounds are printed as
 ``ratio <name>: <tfexp throughput / bare throughput>``. The same ratios per CPU-second
 of this process (``time.process_time``, all its threads) follow: on a shared machine other
 processes' load disturbs them less than wall time. Last, the tracking cost measured inside
 the runs, which load hardly disturbs: the share of the timed interval the training thread
 spends in Keras' callback dispatch (tfexp's callbacks, log conversion) and the CPU time of
-background threads (MLflow's metric writer, TensorBoard's event writer), beyond bare fit's.
+background threads (MLflow's metric writer and system-metrics monitor, TensorBoard's event
+writer), beyond bare fit's.
 
 Then start-up: ``python -m tfexp --cfg job`` against a minimal Hydra app (same Hydra, one
 tiny config), alternated, median wall time of each.
@@ -30,6 +34,7 @@ tiny config), alternated, median wall time of each.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -47,6 +52,8 @@ from tfexp import hookimpl
 
 TRACKED = {
     "epoch_metrics": [],
+    "no_system_metrics": ["tracking.system_metrics=false"],
+    "system_metrics_1s": ["tracking.system_metrics_interval_s=1"],
     "step_metrics": ["tracking.log_every_n_steps=1"],
     "deterministic": ["strategy.deterministic=true"],
     "mixed_bfloat16": ["strategy.precision=mixed_bfloat16"],
@@ -173,11 +180,13 @@ def measure_training(args, workdir: Path) -> None:
     time_callback_dispatch()
     bare_fit(args)  # warm-up: the process's first fit pays one-off costs
     timers = {name: [] for name in names}
+    loads: list[float] = []
     for round_ in range(args.rounds):
         order = names[round_ % len(names):] + names[: round_ % len(names)]
         for name in order:
             timers[name].append(bare_fit(args) if name == "bare" else tfexp_fit(args, TRACKED[name], workdir))
-        print(f"round {round_ + 1}/{args.rounds}: " + "  ".join(f"{n}={samples / timers[n][-1].seconds:.0f}/s" for n in names), flush=True)
+        loads.append(os.getloadavg()[0])
+        print(f"round {round_ + 1}/{args.rounds} (load average {loads[-1]:.1f}): " + "  ".join(f"{n}={samples / timers[n][-1].seconds:.0f}/s" for n in names), flush=True)
 
     def median(values):
         return statistics.median(list(values))
@@ -185,7 +194,8 @@ def measure_training(args, workdir: Path) -> None:
     def ratios(name, clock):  # per round, against that round's bare run
         return [getattr(b, clock) / getattr(t, clock) for b, t in zip(timers["bare"], timers[name])]
 
-    print(f"\ntraining throughput, median of {args.rounds} rounds ({samples // (args.epochs - 1)} train samples x {args.epochs - 1} timed epochs, batch {args.batch_size}):")
+    print(f"\ntraining throughput, median of {args.rounds} rounds ({samples // (args.epochs - 1)} train samples x {args.epochs - 1} timed epochs, batch {args.batch_size}; "
+          f"1-minute load average {min(loads):.1f}..{max(loads):.1f} on {os.cpu_count()} CPUs):")
     print(f"  bare: {median(samples / t.seconds for t in timers['bare']):.0f} samples/s")
     for name in args.variants:
         wall = ratios(name, "seconds")
