@@ -174,6 +174,29 @@ def test_augmenters_suit_the_data():
     assert not np.array_equal(keras.ops.convert_to_numpy(strong(x, training=True)), x)
 
 
+def test_sequence_views_shift_scale_and_cut_a_window():
+    import keras
+
+    from tfexp_semisup.augment import SequenceView, augmenters
+
+    x = np.tile(np.arange(1, 33, dtype="float32"), (64, 1))  # 1..32: a shift is visible, a zero is a cut
+    shifted = keras.ops.convert_to_numpy(SequenceView(shift=0.125, seed=0)(x, training=True))
+    offsets = {next(k for k in range(-4, 5) if np.array_equal(np.roll(x[0], k), row)) for row in shifted}  # each row a roll
+    assert len(offsets) > 1 and max(map(abs, offsets)) <= 4
+    cut = keras.ops.convert_to_numpy(SequenceView(cutout=0.25, seed=0)(x, training=True))
+    for row in cut:
+        (zeros,) = np.nonzero(row == 0)
+        assert len(zeros) == 8 and np.all(np.diff(zeros) == 1)  # one window of 8 samples
+    scaled = keras.ops.convert_to_numpy(SequenceView(scale=0.3, seed=0)(x, training=True)) / x
+    assert np.allclose(scaled, scaled[:, :1]) and 0.7 <= scaled.min() and scaled.max() <= 1.3
+    aug = checked_config(compose(["+experiment=semisup", "technique.augment.kind=sequence"]).technique).augment
+    weak, strong = augmenters((32,), aug)  # a signal read as a flat CSV row
+    assert "FeatureDrop" not in {type(layer).__name__ for layer in strong.layers} and isinstance(weak.layers[0], SequenceView)
+    assert isinstance(augmenters((32, 2), checked_config(compose(["+experiment=semisup"]).technique).augment)[0].layers[0], SequenceView)
+    with pytest.raises(ConfigError, match=r"technique.augment.kind=image does not fit inputs of shape \(32,\)"):
+        augmenters((32,), checked_config(compose(["+experiment=semisup", "technique.augment.kind=image"]).technique).augment)
+
+
 # -- configuration ----------------------------------------------------------------------
 
 
@@ -182,7 +205,7 @@ def test_augmenters_suit_the_data():
     [("technique.method=mixmatch", "technique.method"), ("technique.labeled_fraction=1.5", "technique.labeled_fraction"),
      ("technique.threshold=2", "technique.threshold"), ("+technique.thresold=0.9", "technique.thresold"),
      ("technique.augment.feature_drop=1", "technique.augment.feature_drop"),
-     ("technique.diagnostic_examples=0", "technique.diagnostic_examples")],
+     ("technique.diagnostic_examples=0", "technique.diagnostic_examples"), ("technique.augment.kind=audio", "technique.augment.kind")],
 )
 def test_bad_technique_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

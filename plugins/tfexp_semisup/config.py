@@ -18,19 +18,26 @@ METHODS = ("pseudo_label", "fixmatch", "autoencoder")
 
 @dataclass
 class AugmentConfig:
-    """FixMatch's two views. Images (H, W, C) get geometric layers; every input gets noise."""
+    """FixMatch's two views: geometric for images, shifts and scaling for sequences, feature
+    drop for tabular inputs; every input gets noise."""
 
+    kind: str = "auto"
+    """auto (by input rank: (H, W, C) image, (length, channels) sequence, (features,) tabular)
+    | image | sequence | tabular (``sequence`` for a signal read as a flat row of a CSV)."""
     weak_shift: float = 0.125
-    """Images: largest random translation of the weak view, as a fraction of height/width."""
+    """Images: largest random translation of the weak view, as a fraction of height/width;
+    sequences: largest circular shift, as a fraction of the length."""
     strong_shift: float = 0.25
     strong_rotation: float = 0.05
     """Images: largest rotation of the strong view, as a fraction of a full turn."""
     strong_zoom: float = 0.2
+    """Images: zoom of the strong view; sequences: its amplitude scaling (1 +- this)."""
     weak_noise: float = 0.05
     """Standard deviation of Gaussian noise added to the weak view."""
     strong_noise: float = 0.1
     feature_drop: float = 0.2
-    """Share of input features (pixels) the strong view sets to zero."""
+    """Share of input features (pixels) the strong view sets to zero; sequences: the length
+    of the window it zeroes, as a fraction of the length."""
 
 
 @dataclass
@@ -88,4 +95,5 @@ def checked_config(node: DictConfig) -> DictConfig:
     for key in ("weak_shift", "strong_shift", "strong_rotation", "strong_zoom", "weak_noise", "strong_noise"):
         _check(cfg.augment[key] >= 0, f"augment.{key}", "a number >= 0", cfg.augment[key])
     _check(0 <= cfg.augment.feature_drop < 1, "augment.feature_drop", "a fraction in [0, 1)", cfg.augment.feature_drop)
+    _check(cfg.augment.kind in ("auto", "image", "sequence", "tabular"), "augment.kind", "auto, image, sequence or tabular", cfg.augment.kind)
     return cfg
