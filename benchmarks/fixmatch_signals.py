@@ -44,15 +44,18 @@ def write(directory: Path, seed: int = 0) -> None:
           f"data.label=y data.num_classes={len(CLASSES)} 'data.class_names=[{','.join(CLASSES)}]'")
 
 
+SEQUENCE = dict(kind="sequence", weak_shift=0.125, strong_shift=0.5, strong_zoom=0.3, feature_drop=0.25)
+"""Circular shifts of up to 4 (weak) / 16 (strong) of the 32 samples, amplitude 1 +- 0.3, an 8-sample window zeroed."""
+
 VARIANTS = {
     "labeled only (lambda_u=0)": dict(lambda_u=0.0),
     "preset (noise; drop 20%)": dict(),
-    "no augmentation": dict(weak=(0, 0, 0, 0), strong=(0, 0, 0, 0)),
-    "signal augmentation": dict(weak=(4, 0.1, 0, 0.05), strong=(16, 0.3, 8, 0.1)),
+    "no augmentation": dict(augment=dict(weak_noise=0, strong_noise=0, feature_drop=0)),
     "preset + label smoothing 0.2": dict(label_smoothing=0.2),
-    "signal augmentation, lambda_u=0": dict(weak=(4, 0.1, 0, 0.05), strong=(16, 0.3, 8, 0.1), lambda_u=0.0),
+    "sequence views": dict(augment=SEQUENCE),
+    "sequence views, lambda_u=0": dict(augment=SEQUENCE, lambda_u=0.0),
 }
-"""Variants: ``weak``/``strong`` as (max circular shift, scale +-, cutout length, noise std)."""
+"""Variants: ``augment`` keys over the preset's, ``lambda_u``, ``label_smoothing`` of the labeled term."""
 
 
 def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40, labeled_fraction: float = 0.1) -> None:
@@ -78,10 +81,7 @@ def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40
             labeled = rng.random(len(y)) < labeled_fraction
             model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(256, activation="relu"), keras.layers.Dropout(0.1),
                                       keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(0.1), keras.layers.Dense(len(CLASSES))])
-            if "weak" in variant:
-                weak, strong = (keras.Sequential([keras.Input((x.shape[1],)), signal_augment(*variant[k])]) for k in ("weak", "strong"))
-            else:
-                weak, strong = augmenters((x.shape[1],), preset.augment)
+            weak, strong = augmenters((x.shape[1],), OmegaConf.merge(preset.augment, variant.get("augment", {})))
             smoothing = SmoothedSparseCrossentropy(len(CLASSES), label_smoothing=variant.get("label_smoothing", 0.0))
             trainer = FixMatch(model, weak, strong, preset.threshold, variant.get("lambda_u", preset.lambda_u), labeled_loss=smoothing)
             trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -110,28 +110,6 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean() for b in range(bins) if (which == b).any()))
-
-
-def signal_augment(max_shift: int, scale: float, cutout: int, noise: float):
-    """A random circular shift, amplitude scaling, a zeroed window and noise for (batch, length) signals."""
-    import keras
-    import tensorflow as tf
-
-    class Augment(keras.layers.Layer):
-        def call(self, x, training=False):
-            if not training:
-                return x
-            n, length = tf.shape(x)[0], x.shape[-1]
-            shift = tf.random.uniform([n], -max_shift, max_shift + 1, dtype=tf.int32)
-            x = tf.gather(x, (tf.range(length)[None, :] - shift[:, None]) % length, batch_dims=1)
-            x = x * tf.random.uniform([n, 1], 1 - scale, 1 + scale)
-            if cutout:
-                start = tf.random.uniform([n, 1], 0, length - cutout + 1, dtype=tf.int32)
-                position = tf.range(length)[None, :]
-                x = x * tf.cast((position < start) | (position >= start + cutout), x.dtype)
-            return x + tf.random.normal(tf.shape(x), stddev=noise)
-
-    return Augment()
 
 
 if __name__ == "__main__":
