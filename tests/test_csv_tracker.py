@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tfexp import hookimpl
 from tfexp.secrets import MASK
-from tfexp.testing import resume_run, run_cli, tiny_run
+from tfexp.testing import FailsAfterFit, resume_run, run_cli, tiny_run
 
 
 def read_files(run_dir: Path) -> tuple[list[dict], dict, dict]:
@@ -34,15 +33,9 @@ def test_tracking_csv_on_the_command_line_writes_metrics_hparams_tags_and_no_mlf
     assert not (tmp_path / "mlflow.db").exists() and not (run_dir / "tensorboard").exists()
 
 
-class BreaksAfterFit:
-    @hookimpl
-    def tfexp_after_fit(self, run, model, history):
-        raise RuntimeError("broken after fit")
-
-
 def test_a_failed_run_keeps_its_metrics_and_says_why(tmp_path):
     with pytest.raises(RuntimeError):
-        tiny_run(tmp_path, ["tracking=csv"], plugins=[BreaksAfterFit()])
+        tiny_run(tmp_path, ["tracking=csv"], plugins=[FailsAfterFit()])
     rows, _, tags = read_files(tmp_path / "outputs")
     assert [r["epoch"] for r in rows] == ["0"] and rows[0]["val_loss"]
     assert tags["tfexp.status"] == "FAILED" and tags["tfexp.error"].startswith("RuntimeError: broken after fit")

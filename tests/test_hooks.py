@@ -21,7 +21,7 @@ from tfexp.components import DatasetSpec, ModelSpec, StrategySpec, TechniqueSpec
 from tfexp.plugins import build_plugin_manager, get_plugin_manager, get_registry
 from tfexp.resolvers import load_model
 from tfexp.runner import run_experiment
-from tfexp.testing import FAST, RecordingTracker, compose
+from tfexp.testing import FAST, FailsAfterFit, RecordingTracker, compose
 
 OVERRIDES = ["tracking=none", "model.name=tiny_dense", "data.name=blobs", "strategy.name=recorded_default", "trainer.epochs=2",
              "debug.trainer.epochs=2", "debug.trainer.steps_per_epoch=1"]
@@ -136,12 +136,6 @@ class Everything(RecordingTracker):
         self._record("export_model", run=run, model=model)
 
 
-class Breaks:
-    @hookimpl
-    def tfexp_after_fit(self, run, model, history):
-        raise RuntimeError("broken after fit")
-
-
 def run_with(tracker, output_dir: Path, overrides=(), plugins=()):
     cfg = compose([*FAST, *OVERRIDES, *overrides])
     return run_experiment(cfg, output_dir, pm=build_plugin_manager((tracker, *plugins)), overrides=list(overrides))
@@ -166,14 +160,13 @@ def finished(tmp_path_factory):
     tracker = Everything()
     run = run_with(tracker, tmp_path_factory.mktemp("finished") / "run", ["seed=3"])
     resumed_tracker, locates = Everything(), Locates("recorded-run-1", run.output_dir)
-    with registered(locates):
-        resumed = run_with(resumed_tracker, run.output_dir, ["resume=recorded-run-1", "trainer.epochs=3"])
+    resumed = run_with(resumed_tracker, run.output_dir, ["resume=recorded-run-1", "trainer.epochs=3"], plugins=[locates])
     resumed.info["located"] = locates.asked
     return run, tracker, resumed, resumed_tracker
 
 
 class registered:
-    """``plugin`` in the process's plugin manager (the one the sweep callback and ``resume=`` ask)."""
+    """``plugin`` in the process's plugin manager (the one the sweep callback asks)."""
 
     def __init__(self, plugin):
         self.plugin = plugin
@@ -205,7 +198,7 @@ def swept(tmp_path_factory):
 def failed(tmp_path_factory):
     tracker = Everything()
     with pytest.raises(RuntimeError, match="broken after fit") as raised:
-        run_with(tracker, tmp_path_factory.mktemp("failed") / "run", plugins=[Breaks()])
+        run_with(tracker, tmp_path_factory.mktemp("failed") / "run", plugins=[FailsAfterFit()])
     (run,) = {id(args["run"]): args["run"] for args in tracker.of("before_run")}.values()
     return run, tracker, raised.value
 

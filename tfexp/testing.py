@@ -5,7 +5,8 @@
 - :func:`tiny_run` runs an experiment in this process with the plugins you give;
   :func:`resume_run` continues one from its checkpoint (``resume=``), in this process too;
 - :func:`mlflow_runs` reads back the runs of an embedded store, newest first;
-- :class:`RecordingTracker` is a tracker that records every call it gets, in order.
+- :class:`RecordingTracker` is a tracker that records every call it gets, in order;
+  :class:`FailsAfterFit` makes a run fail once it has trained (a tracker's failure path).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from tfexp import hookimpl
 from tfexp.config import compose
 
-__all__ = ["compose", "mlflow_runs", "artifact_paths", "run_cli", "store_uri", "tiny_run", "resume_run", "tfexp_env", "RecordingTracker"]
+__all__ = ["compose", "mlflow_runs", "artifact_paths", "run_cli", "store_uri", "tiny_run", "resume_run", "tfexp_env", "RecordingTracker", "FailsAfterFit"]
 
 FAST = ("debug=fast",)
 
@@ -189,3 +190,15 @@ class RecordingTracker:
     @hookimpl
     def tfexp_sweep_end(self, sweep, summary):
         self._record("sweep_end", sweep=sweep, summary=summary)
+
+
+class FailsAfterFit:
+    """A plugin that raises ``error`` in ``tfexp_after_fit``: the run FAILS after its epochs
+    were logged, as a tracker must handle it."""
+
+    def __init__(self, error: BaseException | None = None):
+        self.error = error or RuntimeError("broken after fit")
+
+    @hookimpl
+    def tfexp_after_fit(self, run, model, history):
+        raise self.error

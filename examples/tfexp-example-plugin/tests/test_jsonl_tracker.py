@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tfexp import hookimpl
 from tfexp.secrets import MASK
-from tfexp.testing import run_cli, tiny_run
+from tfexp.testing import FailsAfterFit, run_cli, tiny_run
 
 
 def events(path: Path) -> list[dict]:
@@ -37,15 +36,9 @@ def test_a_run_is_recorded_from_start_to_end(tmp_path):
     assert "s3cr3t" not in (run.output_dir / "events.jsonl").read_text()
 
 
-class Breaks:
-    @hookimpl
-    def tfexp_after_fit(self, run, model, history):
-        raise RuntimeError("broken after fit")
-
-
 def test_a_failed_run_records_its_traceback(tmp_path):
     with pytest.raises(RuntimeError):
-        tiny_run(tmp_path, ["tracking=none"], plugins=[Breaks()])
+        tiny_run(tmp_path, ["tracking=none"], plugins=[FailsAfterFit()])
     recorded = events(tmp_path / "outputs" / "events.jsonl")
     (error,) = of(recorded, "error")
     assert error["error"] == "RuntimeError: broken after fit" and "in tfexp_after_fit" in error["traceback"]
