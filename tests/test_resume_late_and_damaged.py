@@ -167,7 +167,7 @@ def test_two_resumes_at_once_one_continues_the_other_is_refused(tmp_path):
     from test_reliability import SLOW_RUN, assert_complete_history, start_run, wait_for_epochs
 
     proc = start_run(tmp_path, SLOW_RUN)
-    run_id = wait_for_epochs(tmp_path, proc, 2)
+    run_id = wait_for_epochs(tmp_path, proc, 1, timeout=600)
     proc.kill()
     proc.wait()
     (run_dir,) = (tmp_path / "outputs").glob("*/*")
