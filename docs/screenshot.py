@@ -1,18 +1,23 @@
-"""Regenerate docs/img/sweep.png: a real tfexp sweep, as the MLflow UI shows it.
+"""Regenerate docs/img/: a real tfexp run and sweep, as a plain browser shows their printed links.
 
     apt-get install -y chromium          # once; Debian's headless-capable browser
-    python docs/screenshot.py            # or: python docs/screenshot.py --out /tmp/sweep.png
+    python docs/screenshot.py            # or: python docs/screenshot.py --out /tmp/img
 
-In a temporary directory it starts a local ``mlflow server`` (sqlite store), runs a 2x2
-sweep (model=mlp,cnn x seed=1,2, three fast epochs) against it, and photographs the
-experiment's runs table with headless Chromium: the sweep's parent run expanded over its
-four child runs, with the model, seed and accuracy columns. Takes a few minutes on 2 cores.
+In a temporary directory it starts a local ``mlflow server`` (sqlite store), runs
+``python -m tfexp`` (three short epochs) and a 2x2 sweep (model=mlp,cnn x seed=1,2) against it,
+and opens the links they print in headless Chromium with a fresh profile, exactly as a user
+who clicks them: nothing is written into the browser's storage, and the only input is a
+click on the "Model metrics" tab. It checks that each link opens MLflow's model-training
+view (not its GenAI view) and writes:
 
-Needs only the tfexp environment and Chromium: Chromium is driven over its DevTools
-protocol with aiohttp, which MLflow already depends on. A plain ``chromium --screenshot``
-is not enough: the UI opens on its GenAI overview with an assistant panel and the parent
-run collapsed, and the view we want lives in the browser's localStorage, which only a
-driven browser can set.
+- ``run.png``: the run's page (the printed link): its metrics, params, dataset and model;
+- ``run_charts.png``: its "Model metrics" tab, the training curves;
+- ``sweep.png``: the sweep's parent run (the link in the sweep's final block): the
+  description with the job table and the best job, the swept space, the aggregates.
+
+Takes a few minutes on 2 cores. Needs only the tfexp environment and Chromium, driven over
+its DevTools protocol with aiohttp (which MLflow already depends on).
+``tests/test_ui_links.py`` uses the same functions to check a printed link in the slow suite.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 try:
@@ -38,11 +44,9 @@ try:
 except ImportError:
     sys.exit("docs/screenshot.py needs aiohttp (installed with mlflow): pip install aiohttp")
 
-EXPERIMENT = "sweep-demo"
-SWEEP = ["model=mlp,cnn", "seed=1,2", "debug=fast", "debug.trainer.epochs=3", "tracking.log_model=false"]
-COLUMNS = ["params.`model.name`", "params.`seed`", "metrics.`val_accuracy`", "metrics.`test_accuracy`",
-           "metrics.`best_objective`"]
-WIDTH, HEIGHT = 1600, 540  # the five-row table; a taller page is mostly blank
+RUN = ["debug=fast", "debug.trainer.epochs=3", "debug.trainer.steps_per_epoch=20"]
+SWEEP = ["-m", "model=mlp,cnn", "seed=1,2", "debug=fast", "debug.trainer.epochs=3", "tracking.log_model=false"]
+WIDTH, HEIGHT = 1600, 1000
 SERVER_START_TIMEOUT_S = 300  # over two minutes were seen on a busy 2-core machine
 PAGE_TIMEOUT_S = 120
 CHROMIUM_FLAGS = [
@@ -51,6 +55,8 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     f"--window-size={WIDTH},{HEIGHT}", "--remote-debugging-port=0",
 ]
+TRAINING_VIEW_ONLY, GENAI_VIEW_ONLY = "Model registry", "Prompts & versions"
+"""Sidebar entries that only MLflow 3's model-training view, or only its GenAI view, shows."""
 
 
 def free_port() -> int:
@@ -105,29 +111,19 @@ def mlflow_server(workdir: Path):
         stop(proc)
 
 
-def run_sweep(workdir: Path, uri: str) -> None:
-    log = workdir / "sweep.log"
-    command = ["nice", "-n", "10", sys.executable, "-m", "tfexp", "-m", *SWEEP,
-               f"tracking.uri={uri}", f"tracking.experiment_name={EXPERIMENT}"]
+def run_tfexp(workdir: Path, args: list[str]) -> str:
+    """``python -m tfexp *args`` in ``workdir``; the MLflow link its final lines print."""
+    log = workdir / "tfexp.log"
+    command = ["nice", "-n", "10", sys.executable, "-m", "tfexp", *args]
     print("running:", " ".join(command), flush=True)
     with open(log, "w") as out:
         code = subprocess.call(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
-        raise SystemExit(f"the sweep failed with exit code {code}:\n{tail(log)}")
-
-
-def find_sweep(uri: str) -> tuple[str, str, int]:
-    """The experiment id, the sweep's parent run id and its number of child runs."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(uri)
-    experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
-    parents = client.search_runs([experiment_id], "tags.`tfexp.sweep` = 'parent'")
-    if len(parents) != 1:
-        raise SystemExit(f"expected one sweep parent run in {EXPERIMENT!r}, found {len(parents)}")
-    parent_id = parents[0].info.run_id
-    children = client.search_runs([experiment_id], f"tags.`mlflow.parentRunId` = '{parent_id}'")
-    return experiment_id, parent_id, len(children)
+        raise SystemExit(f"tfexp failed with exit code {code}:\n{tail(log)}")
+    links = re.findall(r"(https?://\S+/#/experiments/\S+)", log.read_text())
+    if not links:
+        raise SystemExit(f"tfexp printed no MLflow link:\n{tail(log)}")
+    return links[-1]
 
 
 class DevTools:
@@ -161,9 +157,9 @@ class DevTools:
             await asyncio.sleep(0.5)
 
 
-async def photograph(chromium: str, uri: str, experiment_id: str, parent_id: str, children: int, out: Path,
-                     profile: Path) -> None:
-    """Opens the runs table, sets the view (columns, expanded parent, no assistant), saves a PNG."""
+@asynccontextmanager
+async def browser_page(chromium: str, profile: Path):
+    """A page of a fresh headless Chromium (its own empty profile), driven over DevTools."""
     log = profile.parent / "chromium.log"
     with open(log, "w") as err:
         browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
@@ -186,37 +182,73 @@ async def photograph(chromium: str, uri: str, experiment_id: str, parent_id: str
                 devtools = DevTools(socket_)
                 await devtools.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
                                     deviceScaleFactor=1, mobile=False)
-                await devtools.call("Page.navigate",
-                                    url=f"{uri}/#/experiments/{experiment_id}/runs?workflowType=machine_learning")
-                state_key = f'MLflowLocalStorage-1.1-ExperimentPage-["{experiment_id}"]-ReactComponentState'
-                await devtools.wait_for(f"localStorage.getItem({json.dumps(state_key)}) !== null",
-                                        "the runs table (its saved state never appeared)")
-                widths = {"attributes.`Run Name`": 280, **{column: 140 for column in COLUMNS}}
-                order = ["attributes.`Run Name`", "runDateAndNestInfo", "duration", *COLUMNS]
-                view = {"selectedColumns": COLUMNS, "runsExpanded": {parent_id: True},
-                        "columnOrder": order, "columnWidths": widths}  # the UI applies widths only with an order
-                await devtools.evaluate(f"""
-                    const key = {json.dumps(state_key)};
-                    const state = JSON.parse(localStorage.getItem(key));
-                    localStorage.setItem(key, JSON.stringify(Object.assign(state, {json.dumps(view)})));
-                    localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
-                """)
-                await devtools.call("Page.reload")
-                await devtools.wait_for(f"document.querySelectorAll('.ag-center-cols-container .ag-row').length"
-                                        f" === {children + 1}", f"the parent run and its {children} children")
-                await devtools.wait_for("document.body.innerText.includes('val_accuracy')", "the metric columns")
-                await asyncio.sleep(2)  # let icons and fonts settle
-                shot = await devtools.call("Page.captureScreenshot", format="png")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(base64.b64decode(shot["data"]))
+                yield devtools
     finally:
         stop(browser)
 
 
+async def open_link(devtools: DevTools, link: str, expect: str) -> str:
+    """Opens ``link`` as a user's click would, waits until the page shows ``expect`` (a run's
+    name), and says which MLflow view it opened: ``model training`` or ``GenAI``."""
+    await devtools.call("Page.navigate", url=link)
+    await devtools.wait_for(f"document.body && document.body.innerText.includes({json.dumps(expect)})", repr(expect))
+    text = await devtools.evaluate("document.body.innerText")
+    return "GenAI" if GENAI_VIEW_ONLY in text else "model training" if TRAINING_VIEW_ONLY in text else "unknown"
+
+
+async def click(devtools: DevTools, selector: str, text: str | None = None) -> None:
+    """A real mouse click (pressed and released) on the element ``selector`` matches (the one
+    whose text is ``text``, if given), as a user makes it."""
+    box = await devtools.evaluate(f"""(() => {{
+        const element = [...document.querySelectorAll({json.dumps(selector)})]
+            .find(e => {json.dumps(text)} === null || e.innerText.trim() === {json.dumps(text)});
+        if (!element) return null;
+        const r = element.getBoundingClientRect();
+        return [r.x + r.width / 2, r.y + r.height / 2];
+    }})()""")
+    if box is None:
+        raise SystemExit(f"the page has no {selector} {text or ''}")
+    for kind in ("mousePressed", "mouseReleased"):
+        await devtools.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+
+
+async def save_screenshot(devtools: DevTools, out: Path) -> None:
+    await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=0, y=HEIGHT - 1)  # no hover toolbars
+    await asyncio.sleep(2)  # let charts, icons and fonts settle
+    shot = await devtools.call("Page.captureScreenshot", format="png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(base64.b64decode(shot["data"]))
+    print(f"wrote {out}", flush=True)
+
+
+def run_name(uri: str, link: str) -> str:
+    """The name of the run a printed link points at (what its page shows as title)."""
+    from mlflow import MlflowClient
+
+    run_id = re.search(r"/runs/([0-9a-f]{32})", link).group(1)
+    return MlflowClient(uri).get_run(run_id).info.run_name
+
+
+async def photograph(chromium: str, uri: str, run_link: str, sweep_link: str, out: Path, profile: Path) -> None:
+    async with browser_page(chromium, profile) as devtools:
+        for link, name in ((run_link, "run.png"), (sweep_link, "sweep.png")):
+            view = await open_link(devtools, link, run_name(uri, link))
+            if view != "model training":
+                raise SystemExit(f"{link} opened MLflow's {view} view, not its model-training view")
+            if name == "run.png":  # MLflow opens its assistant on a first visit: close it, as a user would
+                await click(devtools, "button[aria-label=Close]")
+            await save_screenshot(devtools, out / name)
+            if name == "run.png":
+                await click(devtools, "[role=tab]", "Model metrics")
+                await devtools.wait_for("document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 6",
+                                        "the training curves")
+                await save_screenshot(devtools, out / "run_charts.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "img" / "sweep.png",
-                        help="where to write the PNG (default: docs/img/sweep.png)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "img",
+                        help="the folder to write the PNGs to (default: docs/img)")
     out = parser.parse_args().out.resolve()
     chromium = shutil.which("chromium")
     if chromium is None:  # fail before minutes of training, not after
@@ -224,10 +256,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tfexp-screenshot-") as tmp:
         workdir = Path(tmp)
         with mlflow_server(workdir) as uri:
-            run_sweep(workdir, uri)
-            experiment_id, parent_id, children = find_sweep(uri)
-            asyncio.run(photograph(chromium, uri, experiment_id, parent_id, children, out, workdir / "chromium-profile"))
-    print(f"wrote {out}")
+            run_link = run_tfexp(workdir, [*RUN, f"tracking.uri={uri}"])
+            sweep_link = run_tfexp(workdir, [*SWEEP, f"tracking.uri={uri}"])
+            asyncio.run(photograph(chromium, uri, run_link, sweep_link, out, workdir / "chromium-profile"))
 
 
 if __name__ == "__main__":
