@@ -104,3 +104,13 @@ def test_tabular_runs_get_a_table_of_sample_predictions(tmp_path):
     assert len(rows) == 16 and {"true", "predicted", "probability", "correct", "x0"} <= set(rows[0])
     assert all(row["correct"] == str(row["true"] == row["predicted"]) for row in rows)
     assert not [key for key in client.get_run(run_id).data.metrics if key.startswith("system/")]  # switched off
+
+
+def test_only_measurements_of_training_are_metrics(images):
+    """Export sizes and versions are tags, the parameter count a param: the first chart
+    section stays the training curves."""
+    _, tracked, _ = images
+    assert not [key for key in tracked.data.metrics if key.startswith("export/")]
+    assert {"tfexp.export.version", "tfexp.export.keras_bytes"} <= set(tracked.data.tags)
+    assert int(tracked.data.params["model.params"]) > 0
+    assert "learning_rate" in tracked.data.metrics  # per epoch, beside loss and accuracy
