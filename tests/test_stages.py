@@ -150,6 +150,7 @@ def test_another_plugins_model_and_evaluation_take_effect_under_distill(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.long  # the slow run kills pseudo-labeling in tests/test_kill_resume.py
 def test_pseudo_label_killed_in_a_round_resumes_that_round_at_its_epoch(tmp_path):
     epochs, rounds = 3, 2
     args = ["+experiment=semisup", "technique.method=pseudo_label", f"technique.rounds={rounds}", f"trainer.epochs={epochs}",
