@@ -38,7 +38,7 @@ def killed_after_training(tmp_path, overrides=()):
     return run_dir, run.info.run_id
 
 
-@pytest.mark.parametrize("preset", [[], ["+experiment=distill"]], ids=["supervised", "distill"])
+@pytest.mark.parametrize("preset", [[], pytest.param(["+experiment=distill"], marks=pytest.mark.slow)], ids=["supervised", "distill"])
 def test_a_run_killed_after_its_last_epoch_resumes_into_evaluation_and_ends_finished(tmp_path, preset):
     run_dir, run_id = killed_after_training(tmp_path, preset)
     assert CheckpointState.read(run_dir).trained
