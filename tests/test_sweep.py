@@ -7,13 +7,12 @@ import statistics
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import tfexp
 from tfexp.sweep_records import SweepJob
 from tfexp.sweep_summary import aggregate_over_seeds
-from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri
+from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli
 
 FAST = ["debug=fast", "tracking.log_model=false"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from tfexp import hookimpl
-from tfexp.errors import ConfigError
 
 
 def compile_kwargs_for(run, spec) -> dict[str, Any]:
