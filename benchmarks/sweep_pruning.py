@@ -1,6 +1,9 @@
 """Does pruning pay? The distillation search with the median pruner against without it.
 
-    python benchmarks/sweep_pruning.py [--trials 20] [--seeds 1 2 3] [--extra trainer.epochs=8 ...] [--json out.json]
+    python benchmarks/sweep_pruning.py [--trials 20] [--seeds 1 2 3] [--extra trainer.epochs=8 ...]
+        [--parallel] [--budget-s SECONDS] [--json out.json]
+
+Results: experiments/sweeps.md.
 
 Each sweep is a fresh ``python -m tfexp +experiment=distill hparams_search=distill_optuna``
 process in its own temporary directory (its own mlflow.db and optuna.db) with
@@ -14,8 +17,9 @@ and for every trial the wall and CPU seconds since the sweep started when it end
 process's CPU is sampled from ``/proc`` twice a second).
 
 "Reaches the unpruned best": the target is the unpruned sweeps' best values, mean minus one
-standard deviation over the seeds; for each seed, the wall and CPU time at which the pruned
-sweep's best-so-far first reached the target, as a fraction of the unpruned sweep's whole time.
+standard deviation over the seeds; for each seed, the wall and CPU seconds at which each
+sweep's best-so-far first reached the target (the same draws come first in both sweeps, so
+compare the two, not the pruned one with the unpruned sweep's whole time).
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -140,7 +144,7 @@ def time_to_reach(row: dict, target: float) -> tuple[float, float] | None:
 def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) -> None:
     print(f"\n{trials} trials per sweep; extra overrides: {' '.join(extra) or '-'}\n")
     print("| seed | pruner | wall s | CPU s | trials finished | best | trials pruned (after epoch) |\n|---|---|---|---|---|---|---|")
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r["seed"], r["pruner"] != "none")):
         finished = f"{len(r['trials'])}" + (" (stopped at the budget)" if r["stopped"] else "")
         print(f"| {r['seed']} | {r['pruner']} | {r['wall']:.0f} | {r['cpu']:.0f} | {finished} | {r['best']:.4f} | {len(r['pruned'])} ({', '.join(map(str, r['pruned'])) or '-'}) |")
     shares = [t["teacher_cpu_share"] for r in rows for t in r["trials"] if t["state"] == "COMPLETE" and t["teacher_cpu_share"] is not None]
@@ -150,12 +154,11 @@ def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) ->
     bests = [by[s, "none"]["best"] for s in seeds]
     target = statistics.mean(bests) - (statistics.stdev(bests) if len(bests) > 1 else 0.0)
     print(f"\nunpruned best: mean {statistics.mean(bests):.4f}, sd {statistics.stdev(bests) if len(bests) > 1 else 0:.4f}; target (mean - sd) {target:.4f}\n")
-    print("| seed | pruned/unpruned wall | CPU | best pruned vs unpruned | pruned sweep reaches target at (wall, CPU fraction of unpruned sweep) |\n|---|---|---|---|---|")
+    print("| seed | pruned/unpruned wall | CPU | best pruned vs unpruned | target reached, unpruned (wall s, CPU s) | pruned |\n|---|---|---|---|---|---|")
     for seed in seeds:
         full, pruned = by[seed, "none"], by[seed, "median"]
-        reached = time_to_reach(pruned, target)
-        when = f"{reached[0] / full['wall']:.2f}, {reached[1] / full['cpu']:.2f}" if reached else "never"
-        print(f"| {seed} | {pruned['wall'] / full['wall']:.2f} | {pruned['cpu'] / full['cpu']:.2f} | {pruned['best']:.4f} vs {full['best']:.4f} | {when} |")
+        when = [f"{reached[0]:.0f}, {reached[1]:.0f}" if (reached := time_to_reach(r, target)) else "never" for r in (full, pruned)]
+        print(f"| {seed} | {pruned['wall'] / full['wall']:.2f} | {pruned['cpu'] / full['cpu']:.2f} | {pruned['best']:.4f} vs {full['best']:.4f} | {when[0]} | {when[1]} |")
 
 
 def main() -> None:
