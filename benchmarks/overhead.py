@@ -7,7 +7,7 @@ Trains the same MLP on the same synthetic data, in this one process, as:
 - ``bare``: ``model.fit`` with no callbacks but a timer;
 - ``epoch_metrics``: a full tfexp run (MLflow + TensorBoard, metrics per epoch, MLflow's
   system metrics sampled every 10 s: the defaults);
-- ``no_system_metrics``: the same with ``tracking.system_metrics=false``;
+- ``no_system_metrics``: the same with ``tracking.mlflow.system_metrics=false``;
 - ``system_metrics_1s``: the same sampling system metrics every second (10 times the default);
 - ``step_metrics``: the same with ``tracking.log_every_n_steps=1`` (every step logged);
 - ``deterministic``: ``epoch_metrics`` with ``strategy.deterministic=true`` (its cost);
@@ -52,8 +52,8 @@ from tfexp import hookimpl
 
 TRACKED = {
     "epoch_metrics": [],
-    "no_system_metrics": ["tracking.system_metrics=false"],
-    "system_metrics_1s": ["tracking.system_metrics_interval_s=1"],
+    "no_system_metrics": ["tracking.mlflow.system_metrics=false"],
+    "system_metrics_1s": ["tracking.mlflow.system_metrics_interval_s=1"],
     "step_metrics": ["tracking.log_every_n_steps=1"],
     "deterministic": ["strategy.deterministic=true"],
     "mixed_bfloat16": ["strategy.precision=mixed_bfloat16"],

@@ -43,7 +43,7 @@ def test_preset_tracks_teacher_baseline_and_student_in_one_run(distill_dir):
 def test_teacher_from_a_previous_run_is_reused_and_tagged(distill_dir):
     (first,) = mlflow_runs(distill_dir)
     run = tiny_run(distill_dir, ["+experiment=distill", f"technique.teacher=runs:/{first.info.run_id}/teacher", "tracking.log_model=false"])
-    reused = mlflow.MlflowClient(store_uri(distill_dir)).get_run(run.info["mlflow_run_id"])
+    reused = mlflow.MlflowClient(store_uri(distill_dir)).get_run(run.tracker_refs["mlflow"])
     assert reused.info.status == "FINISHED"
     assert reused.data.tags["tfexp.distill.teacher_run_id"] == first.info.run_id
     # The loaded teacher is evaluated, not retrained.
@@ -66,7 +66,7 @@ def test_teacher_with_other_classes_is_rejected(tmp_path):
     inputs = keras.Input((8, 8, 1))
     keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs))).save(path)
     with pytest.raises(ConfigError, match=r"student predicts 10 classes"):
-        tiny_run(tmp_path, ["+experiment=distill", f"technique.teacher={path}", "tracking.mlflow=false", "tracking.tensorboard=false"])
+        tiny_run(tmp_path, ["+experiment=distill", f"technique.teacher={path}", "tracking.mlflow.enabled=false", "tracking.tensorboard=false"])
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def tfrecord_digits(tmp_path_factory):
 def test_preset_on_tfrecord_shards(tmp_path, tfrecord_digits):
     """Teacher, cached teacher logits, student and export, all from files."""
     run = tiny_run(tmp_path, ["+experiment=distill", *tfrecord_digits])
-    tracked = mlflow.MlflowClient(store_uri(tmp_path)).get_run(run.info["mlflow_run_id"])
+    tracked = mlflow.MlflowClient(store_uri(tmp_path)).get_run(run.tracker_refs["mlflow"])
     assert tracked.info.status == "FINISHED" and tracked.data.params["data.name"] == "tfrecord"
     assert {"teacher/test_accuracy", "student/val_distillation_loss", "student/test_accuracy", "test_accuracy"} <= set(tracked.data.metrics)
     assert not list(tmp_path.rglob(CACHE_DIR))
@@ -114,7 +114,7 @@ class TwoCPUs:
 results = {}
 for cache in ("true", "false"):
     run = tiny_run(Path(sys.argv[1]), ["+experiment=distill", "strategy.name=two_cpus", f"technique.cache_teacher_logits={cache}",
-                                       "technique.baseline=true", "tracking.mlflow=false", "tracking.tensorboard=false"], plugins=[TwoCPUs()])
+                                       "technique.baseline=true", "tracking.mlflow.enabled=false", "tracking.tensorboard=false"], plugins=[TwoCPUs()])
     results[cache] = {"replicas": run.strategy.num_replicas_in_sync, **run.test_metrics}
 print(json.dumps(results))
 """

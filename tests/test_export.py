@@ -74,8 +74,6 @@ def test_versions_count_up_and_skip_what_is_taken(tmp_path):
         (["export.tflite.quantization=int4"], "export.tflite.quantization"),
         (["+export.quantize=true"], "export.quantize"),
         (["trainer.best_checkpoint.mode=best"], "trainer.best_checkpoint.mode"),
-        (["tracking.register_model=m", "tracking.log_model=false"], "tracking.register_model"),
-        (["sweep.register_best=m", "tracking=none"], "sweep.register_best"),
     ],
 )
 def test_config_errors_name_the_key(overrides, key):
@@ -121,7 +119,7 @@ def trained(tmp_path_factory):
     run = tiny_run(root, [
         "debug.trainer.epochs=3", "debug.trainer.steps_per_epoch=10", "tracking.tensorboard=false",
         "trainer.best_checkpoint.metric=val_accuracy", "export.formats=[keras,saved_model,tflite]",
-        f"tracking.register_model={REGISTERED}",
+        f"tracking.mlflow.register_model={REGISTERED}",
     ])
     (version_dir,) = (run.output_dir / "export" / "mlp").iterdir()
     return run, root, version_dir
@@ -186,7 +184,7 @@ def test_run_model_is_registered_with_alias_and_loads_back(trained):
     run, root, _ = trained
     client = MlflowClient(store_uri(root))
     version = client.get_model_version_by_alias(REGISTERED, "candidate")
-    assert version.run_id == run.info["mlflow_run_id"]
+    assert version.run_id == run.tracker_refs["mlflow"]
     mlflow.set_tracking_uri(store_uri(root))
     uri = f"models:/{REGISTERED}@candidate"
     x = split_inputs(run)
@@ -196,12 +194,12 @@ def test_run_model_is_registered_with_alias_and_loads_back(trained):
     params = json.loads(open(mlflow.artifacts.download_artifacts(f"{uri}/prediction_params.json")).read())
     assert params["task"] == "multiclass"
 
-    mlflow_run = client.get_run(run.info["mlflow_run_id"])
+    mlflow_run = client.get_run(run.tracker_refs["mlflow"])
     assert mlflow_run.data.tags["tfexp.registered_model"] == f"{REGISTERED}/{version.version}"
     assert {"tflite_test_accuracy", "keras_test_accuracy"} <= set(mlflow_run.data.metrics)
     assert not [k for k in mlflow_run.data.metrics if k.startswith("export/")]  # sizes, version: tags
     assert int(mlflow_run.data.tags["tfexp.export.tflite_bytes"]) > 0 and mlflow_run.data.tags["tfexp.export.version"] == "1"
-    artifacts = artifact_paths(root, run.info["mlflow_run_id"])
+    artifacts = artifact_paths(root, run.tracker_refs["mlflow"])
     assert {"export/mlp/1/saved_model.pb", "export/mlp/1/model.tflite", "export/mlp/1/model.keras", "best_checkpoint/info.json"} <= artifacts
 
 
@@ -213,7 +211,7 @@ def test_sweep_exports_versions_to_a_shared_dir_and_registers_the_best_job(tmp_p
     serving_dir = tmp_path / "serving"
     result = run_cli([
         "-m", "debug=fast", "seed=1,2", "tracking.tensorboard=false", f"export.dir={serving_dir}",
-        "export.model_name=digits", "sweep.register_best=digits-best",
+        "export.model_name=digits", "tracking.mlflow.register_best=digits-best",
     ], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in (serving_dir / "digits").iterdir()) == ["1", "2"]

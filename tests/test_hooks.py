@@ -158,7 +158,7 @@ def finished(tmp_path_factory):
     """A run that finished, the tracker that saw it, and that run resumed for a third epoch
     by the id a tracker knows it by."""
     tracker = Everything()
-    run = run_with(tracker, tmp_path_factory.mktemp("finished") / "run", ["seed=3"])
+    run = run_with(tracker, tmp_path_factory.mktemp("finished") / "run", ["seed=3", "tracking.log_model=true"])
     resumed_tracker, locates = Everything(), Locates("recorded-run-1", run.output_dir)
     resumed = run_with(resumed_tracker, run.output_dir, ["resume=recorded-run-1", "trainer.epochs=3"], plugins=[locates])
     resumed.info["located"] = locates.asked
@@ -359,7 +359,7 @@ def test_hook_set_tags(finished):
     tags = tracker.tags
     assert {k: tags[k] for k in ("tfexp.technique", "tfexp.model", "tfexp.data", "tfexp.strategy")} == {
         "tfexp.technique": "supervised", "tfexp.model": "tiny_dense", "tfexp.data": "blobs", "tfexp.strategy": "recorded_default"}
-    assert tags["tfexp.output_dir"] == str(run.output_dir) and tags["tfexp.overrides"] == "seed=3"
+    assert tags["tfexp.output_dir"] == str(run.output_dir) and tags["tfexp.overrides"] == "seed=3 tracking.log_model=true"
     assert "supervised==" in tags["tfexp.plugins"] and all(isinstance(v, str) for v in tags.values())
 
 
@@ -390,6 +390,14 @@ def test_hook_log_model(finished):
     run, tracker, *_ = finished
     args = only(tracker, "log_model")
     assert args["model"] is run.model and args["name"] == "model"
+
+
+def test_hook_log_model_file(finished):
+    """The exporter adds its prediction parameters to the run's logged model, after it was logged."""
+    run, tracker, *_ = finished
+    args = only(tracker, "log_model_file")
+    assert args["name"] == "model" and Path(args["path"]).name == "prediction_params.json"
+    assert tracker.hooks().index("log_model") < tracker.hooks().index("log_model_file")
 
 
 def test_hook_log_artifact(finished, failed):

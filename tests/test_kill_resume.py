@@ -20,7 +20,7 @@ from test_stages import wait_for_stage
 from tfexp.checkpoint import CheckpointState
 from tfexp.testing import mlflow_runs, run_cli, store_uri
 
-COMMON = ["trainer.verbose=0", "tracking.log_model=false", "tracking.flush_interval_s=0.2", "export.formats=[keras]"]
+COMMON = ["trainer.verbose=0", "tracking.log_model=false", "tracking.mlflow.flush_interval_s=0.2", "export.formats=[keras]"]
 E = 4  # epochs (RL: rounds)
 RL = ["+experiment=rl", f"trainer.epochs={E}", "technique.total_steps=4096", "technique.stop_when_solved=false",
       "technique.eval_episodes=5", "technique.test_episodes=5"]

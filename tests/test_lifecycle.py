@@ -129,7 +129,7 @@ def test_hooks_fire_in_documented_order_and_reach_mlflow(tmp_path):
     assert "artifact:plots" in recorder.calls and recorder.status == "FINISHED"
     assert {"loss", "val_accuracy", "test_accuracy", "step/loss", "sparse_top_k_categorical_accuracy"} <= set(recorder.logged)
 
-    mlflow_run = MlflowClient(store_uri(tmp_path)).get_run(run.info["mlflow_run_id"])
+    mlflow_run = MlflowClient(store_uri(tmp_path)).get_run(run.tracker_refs["mlflow"])
     assert mlflow_run.info.status == "FINISHED"
     assert mlflow_run.data.params["recorder.param"] == "1" and mlflow_run.data.tags["recorder.tag"] == "yes"
     assert mlflow_run.data.metrics["test_accuracy"] == pytest.approx(run.test_metrics["test_accuracy"])
@@ -203,6 +203,6 @@ def test_keyboard_interrupt_marks_run_killed(tmp_path):
 
 def test_tracking_none_runs_without_mlflow_or_tensorboard(tmp_path):
     run = tiny_run(tmp_path, ["tracking=none"])
-    assert "mlflow_run_id" not in run.info and not (tmp_path / "mlflow.db").exists()
+    assert "mlflow" not in run.tracker_refs and not (tmp_path / "mlflow.db").exists()
     assert not (tmp_path / "outputs" / "tensorboard").exists()
     assert run.test_metrics["test_accuracy"] > 0

@@ -20,7 +20,7 @@ from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_u
 
 EPOCHS = 12
 SLOW_RUN = ["data=synthetic", "data.n_samples=6000", f"trainer.epochs={EPOCHS}", "trainer.batch_size=16",
-            "trainer.verbose=0", "tracking.log_model=false", "tracking.flush_interval_s=0.2"]
+            "trainer.verbose=0", "tracking.log_model=false", "tracking.mlflow.flush_interval_s=0.2"]
 
 
 def start_run(tmp_path, args):
@@ -146,7 +146,7 @@ def assert_no_secret(text: str | bytes, where: str) -> None:
 @pytest.mark.slow
 def test_secrets_are_masked_in_params_config_overrides_tensorboard_console_and_uris(tmp_path):
     result = run_cli(["debug=fast", "tracking.log_model=false", "+data.api_token=s3cr3t", "+tracking.password=hunter2",
-                      "tracking.uri=http://bob:pa55@127.0.0.1:9", "tracking.fallback=local"], cwd=tmp_path)
+                      "tracking.uri=http://bob:pa55@127.0.0.1:9", "tracking.mlflow.fallback=local"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "http://bob:***@127.0.0.1:9" in result.stderr
     assert_no_secret(result.stderr, "console")
@@ -192,8 +192,8 @@ def test_redact_masks_nested_keys_override_strings_and_uri_passwords():
 def test_unreachable_server_fails_before_training_or_falls_back(tmp_path):
     result = run_cli(["debug=fast", "tracking.uri=http://127.0.0.1:9"], cwd=tmp_path)
     assert result.returncode == 1 and "MLflow server http://127.0.0.1:9 is unreachable" in result.stderr
-    assert "tracking.fallback=local" in result.stderr and "Epoch" not in result.stdout
-    result = run_cli(["debug=fast", "tracking.uri=http://127.0.0.1:9", "tracking.fallback=local", "tracking.log_model=false"], cwd=tmp_path)
+    assert "tracking.mlflow.fallback=local" in result.stderr and "Epoch" not in result.stdout
+    result = run_cli(["debug=fast", "tracking.uri=http://127.0.0.1:9", "tracking.mlflow.fallback=local", "tracking.log_model=false"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = mlflow_runs(tmp_path)
     assert run.info.status == "FINISHED"

@@ -231,7 +231,7 @@ def test_agents_solve_a_plugin_registered_env_and_record_a_gif(tmp_path, agent):
 
     with Image.open(gif) as image:
         assert image.n_frames == 6  # the start and five steps
-    assert {"videos/eval_episode.gif", "return_curve.png"} <= artifact_paths(tmp_path, run.info["mlflow_run_id"])
+    assert {"videos/eval_episode.gif", "return_curve.png"} <= artifact_paths(tmp_path, run.tracker_refs["mlflow"])
 
 
 def test_ppo_acts_in_continuous_spaces_with_the_model_group_network(tmp_path):

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from tfexp.testing import FAST, compose, store_uri
 
-OVERRIDES = ["seed=3", "debug.trainer.epochs=3", "tracking.system_metrics_interval_s=0.2"]
+OVERRIDES = ["seed=3", "debug.trainer.epochs=3", "tracking.mlflow.system_metrics_interval_s=0.2"]
 
 
 def run_in_process(directory: Path, overrides: list[str]):
@@ -29,7 +29,7 @@ def images(tmp_path_factory):
     directory = tmp_path_factory.mktemp("images")
     run = run_in_process(directory, OVERRIDES)
     client = MlflowClient(store_uri(directory))
-    return run, client.get_run(run.info["mlflow_run_id"]), client
+    return run, client.get_run(run.tracker_refs["mlflow"]), client
 
 
 def read_csv(client, run_id: str, path: str, tmp_path: Path) -> list[dict[str, str]]:
@@ -92,14 +92,14 @@ def test_hparams_dashboard_shows_the_objective_first(images):
     assert columns[0] == ("objective", "objective (val_accuracy)")
     assert {"test_accuracy", "val_accuracy"} <= {tag for tag, _ in columns}
     assert not [tag for tag, _ in columns if tag.startswith(("export/", "system/", "learning_rate"))]
-    assert {h.name for h in experiment.hparam_infos} == {"seed", "debug.trainer.epochs", "tracking.system_metrics_interval_s"}
+    assert {h.name for h in experiment.hparam_infos} == {"seed", "debug.trainer.epochs", "tracking.mlflow.system_metrics_interval_s"}
 
 
 @pytest.mark.slow
 def test_tabular_runs_get_a_table_of_sample_predictions(tmp_path):
-    run = run_in_process(tmp_path, ["data=synthetic", "tracking.log_model=false", "tracking.system_metrics=false"])
+    run = run_in_process(tmp_path, ["data=synthetic", "tracking.log_model=false", "tracking.mlflow.system_metrics=false"])
     client = MlflowClient(store_uri(tmp_path))
-    run_id = run.info["mlflow_run_id"]
+    run_id = run.tracker_refs["mlflow"]
     rows = read_csv(client, run_id, "sample_predictions.csv", tmp_path)
     assert len(rows) == 16 and {"true", "predicted", "probability", "correct", "x0"} <= set(rows[0])
     assert all(row["correct"] == str(row["true"] == row["predicted"]) for row in rows)

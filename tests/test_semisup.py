@@ -298,7 +298,7 @@ def test_hidden_labels_never_reach_the_training_loss(tmp_path, method):
         assert len(targets) > 5 * 32 and run.history.get("val_loss")
     if method != "autoencoder":  # the diagnostics did read the poisoned labels: none matches
         client = MlflowClient(store_uri(tmp_path))
-        assert client.get_run(run.info["mlflow_run_id"]).data.metrics["pseudo/accuracy"] == 0.0
+        assert client.get_run(run.tracker_refs["mlflow"]).data.metrics["pseudo/accuracy"] == 0.0
 
 
 # -- end to end, as a user runs it, on TFRecord shards -------------------------------------

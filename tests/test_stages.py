@@ -46,7 +46,7 @@ def test_sigterm_without_checkpoints_stops_killed_and_says_why(tmp_path):
 
 
 DISTILL = ["+experiment=distill", "technique.baseline=true", "trainer.epochs=6", "trainer.batch_size=8",
-           "trainer.verbose=0", "tracking.flush_interval_s=0.2"]
+           "trainer.verbose=0", "tracking.mlflow.flush_interval_s=0.2"]
 DISTILL_EPOCHS = 6
 
 
@@ -154,7 +154,7 @@ def test_another_plugins_model_and_evaluation_take_effect_under_distill(tmp_path
 def test_pseudo_label_killed_in_a_round_resumes_that_round_at_its_epoch(tmp_path):
     epochs, rounds = 3, 2
     args = ["+experiment=semisup", "technique.method=pseudo_label", f"technique.rounds={rounds}", f"trainer.epochs={epochs}",
-            "trainer.batch_size=8", "model=mlp", "trainer.verbose=0", "tracking.log_model=false", "tracking.flush_interval_s=0.2"]
+            "trainer.batch_size=8", "model=mlp", "trainer.verbose=0", "tracking.log_model=false", "tracking.mlflow.flush_interval_s=0.2"]
     proc = start_run(tmp_path, args)
     run_dir = wait_for_stage(tmp_path, proc, "round-1", epochs)  # one epoch into round 1 (epochs count on)
     proc.kill()
@@ -171,7 +171,7 @@ def test_pseudo_label_killed_in_a_round_resumes_that_round_at_its_epoch(tmp_path
 @pytest.mark.slow
 def test_sigterm_stops_rl_after_the_next_update_and_resume_continues_it(tmp_path):
     args = ["+experiment=rl", "trainer.epochs=3", "technique.total_steps=3072", "technique.stop_when_solved=false",
-            "technique.eval_episodes=5", "technique.test_episodes=5", "trainer.verbose=0", "tracking.flush_interval_s=0.2",
+            "technique.eval_episodes=5", "technique.test_episodes=5", "trainer.verbose=0", "tracking.mlflow.flush_interval_s=0.2",
             "tracking.log_model=false"]
     proc = start_run(tmp_path, args)
     run_dir = wait_for_stage(tmp_path, proc, "rl", 0)

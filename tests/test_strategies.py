@@ -105,7 +105,7 @@ def test_a_non_chief_worker_tracks_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}))
     run = tiny_run(tmp_path, ["export.formats=[]"])
     assert run.test_metrics["test_accuracy"] > 0  # it trained
-    assert "mlflow_run_id" not in run.info and not (tmp_path / "mlflow.db").exists()
+    assert "mlflow" not in run.tracker_refs and not (tmp_path / "mlflow.db").exists()
     assert not (tmp_path / "outputs" / "tensorboard").exists()
 
 

@@ -9,7 +9,7 @@ from tfexp.testing import tiny_run
 
 
 def test_params_text_holds_the_masked_config_then_the_model_size(tmp_path):
-    run = tiny_run(tmp_path, ["tracking.mlflow=false", "+data.api_token=s3cr3t"])
+    run = tiny_run(tmp_path, ["tracking.mlflow.enabled=false", "+data.api_token=s3cr3t"])
     events = EventAccumulator(str(run.output_dir / "tensorboard"), size_guidance={"tensors": 0})
     events.Reload()
     config, size = (event.tensor_proto.string_val[0].decode() for event in events.Tensors("params"))

@@ -15,7 +15,7 @@ from tfexp.checkpoint import CheckpointState
 
 EPOCHS = 10
 RUN = ["data=synthetic", "data.n_samples=6000", f"trainer.epochs={EPOCHS}", "trainer.batch_size=16", "trainer.verbose=0",
-       "tracking.log_model=false", "tracking.flush_interval_s=0.5", "tracking.experiment_name=outage"]
+       "tracking.log_model=false", "tracking.mlflow.flush_interval_s=0.5", "tracking.experiment_name=outage"]
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def assert_all_epochs(url, run_id):
 
 @pytest.mark.slow
 def test_metrics_buffered_during_an_outage_arrive_when_the_server_returns(tmp_path, server):
-    proc = start_run(tmp_path, [*RUN, f"tracking.uri={server.url}", "tracking.retry_timeout_s=120"])
+    proc = start_run(tmp_path, [*RUN, f"tracking.uri={server.url}", "tracking.mlflow.retry_timeout_s=120"])
     run_id = wait_for_epoch(tmp_path, proc, 2)
     server.stop()
     wait_for_epoch(tmp_path, proc, 4)  # training goes on without the server
@@ -64,7 +64,7 @@ def test_metrics_buffered_during_an_outage_arrive_when_the_server_returns(tmp_pa
 
 @pytest.mark.slow
 def test_a_server_that_never_returns_leaves_a_file_that_sends_everything_later(tmp_path, server):
-    proc = start_run(tmp_path, [*RUN, f"tracking.uri={server.url}", "tracking.retry_timeout_s=3"])
+    proc = start_run(tmp_path, [*RUN, f"tracking.uri={server.url}", "tracking.mlflow.retry_timeout_s=3"])
     run_id = wait_for_epoch(tmp_path, proc, 2)
     server.stop()
     stderr = proc.communicate(timeout=600)[1]

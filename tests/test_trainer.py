@@ -21,7 +21,7 @@ SHORT = ["debug.trainer.steps_per_epoch=5", "debug.trainer.verbose=0", "tracking
 
 def logged(tmp_path, run, key: str) -> list[float]:
     """The values of ``key`` in the run's MLflow store, by step."""
-    history = MlflowClient(store_uri(tmp_path)).get_metric_history(run.info["mlflow_run_id"], key)
+    history = MlflowClient(store_uri(tmp_path)).get_metric_history(run.tracker_refs["mlflow"], key)
     return [m.value for m in sorted(history, key=lambda m: m.step)]
 
 

@@ -92,7 +92,11 @@ class TrainerConfig:
 
 @dataclass
 class TrackingConfig:
-    mlflow: bool = True
+    """Keys that mean the same for every tracker; a tracker's own keys live in its node
+    (``tracking.mlflow.*``), declared and checked by its plugin."""
+
+    mlflow: Any = field(default_factory=lambda: {"enabled": True})
+    """The MLflow plugin's node: ``enabled`` and its own keys (plugins/tfexp_mlflow/config.py)."""
     tensorboard: bool = True
     csv: bool = False
     """Plain files per run in its output directory: ``metrics.csv``, ``hparams.yaml``, ``tags.yaml``."""
@@ -103,21 +107,7 @@ class TrackingConfig:
     log_every_n_steps: int = 0
     """Also log training metrics every N optimizer steps (0: per epoch only)."""
     log_model: bool = True
-    system_metrics: bool = True
-    """Sample CPU, memory, disk and network use (GPU with ``pip install tfexp[gpu]``) while the
-    run trains: MLflow's system metrics, ``system/*`` in the run's System metrics tab."""
-    system_metrics_interval_s: float = 10.0
-    """Seconds between two system-metric samples (each is one ``system/*`` point)."""
-    flush_interval_s: float = 2.0
-    """How often buffered metrics are written to MLflow from the background thread."""
-    register_model: Optional[str] = None
-    """Register the run's model in the MLflow Model Registry under this name."""
-    register_alias: str = "candidate"
-    fallback: Optional[str] = None
-    """``local``: when the MLflow server is unreachable at start, log to the local store."""
-    retry_timeout_s: float = 60.0
-    """How long to keep retrying buffered metrics when the server is lost before writing
-    them to ``<output_dir>/unsent_tracking.jsonl``."""
+    """Log the run's model to the trackers (and export it, docs/export.md)."""
 
 
 @dataclass
@@ -126,8 +116,6 @@ class SweepConfig:
     """The metric a sweep optimizes: a test metric (``test_accuracy``) or the last value
     of an epoch metric (``val_accuracy``). Presets set their technique's natural metric."""
     direction: str = "maximize"
-    register_best: Optional[str] = None
-    """Register the best job's model in the MLflow Model Registry under this name."""
     resume: bool = False
     """Grid sweeps: skip the jobs whose child run already FINISHED in the last sweep run
     with the same overrides (Optuna sweeps always resume their study)."""
@@ -261,8 +249,6 @@ def validate(cfg: DictConfig) -> None:
     _check(t.nan_recovery >= 0, "trainer.nan_recovery", "an integer >= 0", t.nan_recovery)
     _check(not (t.nan_recovery and not t.checkpoint_every), "trainer.nan_recovery", "0 when trainer.checkpoint_every=0 (recovery restores a checkpoint)", t.nan_recovery)
     _validate_trainer_options(t)
-    _check(cfg.tracking.fallback in (None, "local"), "tracking.fallback", "null or local", cfg.tracking.fallback)
-    _check(cfg.tracking.system_metrics_interval_s > 0, "tracking.system_metrics_interval_s", "a number of seconds > 0", cfg.tracking.system_metrics_interval_s)
     p = cfg.pipeline
     _check(p.shuffle_buffer >= 1, "pipeline.shuffle_buffer", "an integer >= 1", p.shuffle_buffer)
     for key in ("interleave", "prefetch"):

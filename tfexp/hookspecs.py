@@ -208,6 +208,13 @@ def tfexp_log_artifact(run: Run, path: str, artifact_path: str | None) -> None:
     """Record a file or directory produced by the run under ``artifact_path``."""
 
 
+@hookspec
+def tfexp_log_model_file(run: Run, path: str, name: str) -> None:
+    """Add the file ``path`` to the model logged as ``name`` (``tfexp_log_model``), so it
+    downloads and serves with that model (the exporter's ``prediction_params.json``).
+    Trackers that keep no models ignore it."""
+
+
 # -- sweep ----------------------------------------------------------------------------
 
 

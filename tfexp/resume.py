@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from tfexp.cli_args import upgraded
 from tfexp.checkpoint import CHECKPOINT_DIR, CONFIG_FILE, CheckpointState, DamagedCheckpoint, verify_files
 from tfexp.config import Config
 from tfexp.errors import ConfigError
@@ -61,7 +62,7 @@ def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple
             f"Only runs with trainer.checkpoint_every > 0 can be resumed"
         )
     try:
-        saved = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(config_file))  # typed again
+        saved = OmegaConf.merge(OmegaConf.structured(Config), upgraded(OmegaConf.to_container(OmegaConf.load(config_file))))  # typed again
     except Exception as exc:
         raise DamagedCheckpoint(config_file, f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     if any(o.split("=", 1)[0] == "trainer.epochs" for o in overrides):

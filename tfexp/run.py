@@ -30,7 +30,7 @@ class Run:
     history: dict[str, list[float]] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
-    """Free-form facts plugins share (e.g. ``mlflow_run_id``)."""
+    """Free-form facts plugins share (e.g. ``prediction_params``)."""
     tracker_refs: dict[str, str] = field(default_factory=dict)
     """Tracker name -> this run in that tracker (MLflow: its run id), set by the tracker: a
     sweep lists it per job, and ``resume=`` hands it back to reopen the same tracker run."""
@@ -105,6 +105,9 @@ class Run:
 
     def log_model(self, model: Any, name: str = "model") -> None:
         self.hook.tfexp_log_model(run=self, model=model, name=name)
+
+    def log_model_file(self, path: str | Path, name: str = "model") -> None:
+        self.hook.tfexp_log_model_file(run=self, path=str(path), name=name)
 
     def log_figure(self, figure: Any, filename: str) -> Path:
         """Save a matplotlib figure under ``<output_dir>/plots`` and log it at the artifact

@@ -164,6 +164,10 @@ class RecordingTracker:
         self._record("log_model", run=run, model=model, name=name)
 
     @hookimpl
+    def tfexp_log_model_file(self, run, path, name):
+        self._record("log_model_file", run=run, path=path, name=name)
+
+    @hookimpl
     def tfexp_flush_tracking(self, run):
         self._record("flush_tracking", run=run)
 

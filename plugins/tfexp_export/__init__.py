@@ -1,4 +1,4 @@
-"""Built-in export plugin: best checkpoint, serving formats, MLflow Model Registry (docs/export.md).
+"""Built-in export plugin: best checkpoint, serving formats, prediction parameters (docs/export.md).
 
 Always on (not a technique). Per-run state lives in ``run.info["best_checkpoint"]``, so
 nothing leaks between the jobs of a multirun. Nothing heavy is imported here.
@@ -52,7 +52,8 @@ def tfexp_after_fit(run, model, history):
 
 @hookimpl(trylast=True)
 def tfexp_export_model(run, model):
-    """After the core logged ``model`` to MLflow: write the formats, then register."""
+    """After the core logged ``model`` to the trackers: write the formats, then add the
+    prediction parameters to the logged model."""
     from tfexp_export.config import export_config
 
     cfg = export_config(run.cfg)
@@ -65,47 +66,19 @@ def tfexp_export_model(run, model):
         run.set_tags(export.tags())  # bookkeeping, not training curves: tags, not metrics
         run.log_artifact(export.path, f"export/{export.model_name}/{export.version}")
         run.summary.append(f"exported: {export.path}")
-    if run.info.get("mlflow_run_id") and run.cfg.tracking.log_model:
-        publish_to_mlflow(run)
+    if run.cfg.tracking.log_model:
+        attach_prediction_params(run)
 
 
-def publish_to_mlflow(run) -> None:
-    """Prediction parameters into the logged model; a registry version when asked."""
+def attach_prediction_params(run) -> None:
+    """Prediction parameters into the logged model (trackers that keep models store them)."""
     import json
     import tempfile
     from pathlib import Path
 
-    from mlflow import MlflowClient
-
-    from tfexp_export import registry
     from tfexp_export.prediction_params import FILENAME, prediction_params
-    from tfexp_mlflow.session import tracking_uri
 
-    client, run_id = MlflowClient(tracking_uri(run.cfg)), run.info["mlflow_run_id"]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / FILENAME
         path.write_text(json.dumps(prediction_params(run), indent=2) + "\n")
-        registry.attach_file(client, run_id, path)
-    if name := run.cfg.tracking.register_model:
-        alias = run.cfg.tracking.register_alias
-        version = registry.register_run_model(client, run_id, name, alias)
-        run.set_tags({"tfexp.registered_model": f"{name}/{version.version}"})
-        run.summary.append(registry.describe(name, alias, version))
-
-
-@hookimpl(tryfirst=True)  # before the tracker records the summary: the registered version is in it
-def tfexp_sweep_end(sweep, summary):
-    """``sweep.register_best``: the best job's model becomes a new version of that name."""
-    from tfexp_mlflow.session import PARENT_REF, parent_of
-
-    name, best, parent = sweep.cfg.sweep.register_best, summary.best, parent_of(sweep)
-    if not (name and best and parent and best.run_refs.get(PARENT_REF)):
-        return
-    from mlflow import MlflowClient
-
-    from tfexp_export import registry
-
-    alias = sweep.cfg.tracking.register_alias
-    version = registry.register_run_model(MlflowClient(parent[1]), best.run_refs[PARENT_REF], name, alias)
-    summary.tags["tfexp.registered_model"] = f"{name}/{version.version}"
-    summary.lines.append(registry.describe(name, alias, version))
+        run.log_model_file(path)

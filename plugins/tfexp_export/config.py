@@ -52,7 +52,7 @@ def export_config(cfg: DictConfig) -> ExportConfig:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Check ``export.*``, ``trainer.best_checkpoint.*`` and the registry keys together."""
+    """Check ``export.*`` and ``trainer.best_checkpoint.*`` together."""
     export = export_config(cfg)
     unknown = [f for f in export.formats if f not in FORMATS]
     _require(not unknown and len(set(export.formats)) == len(export.formats), "export.formats", f"distinct names from {list(FORMATS)}", list(export.formats))
@@ -65,15 +65,6 @@ def check_config(cfg: DictConfig) -> None:
     best = cfg.trainer.best_checkpoint
     _require(best.mode in MODES, "trainer.best_checkpoint.mode", "max or min", best.mode)
     _require(best.metric is None or bool(best.metric), "trainer.best_checkpoint.metric", "null or an epoch metric name such as val_accuracy", best.metric)
-    for key, name in (("tracking.register_model", cfg.tracking.register_model), ("sweep.register_best", cfg.sweep.register_best)):
-        if name is not None:
-            _require(bool(name), key, "null or a registered model name", name)
-            if not (cfg.tracking.mlflow and cfg.tracking.log_model):
-                raise ConfigError(
-                    f"{key}={name} needs the run's model in MLflow, but tracking.mlflow={cfg.tracking.mlflow} "
-                    f"tracking.log_model={cfg.tracking.log_model}. Set both to true, or drop {key}."
-                )
-    _require(bool(cfg.tracking.register_alias), "tracking.register_alias", "an alias name such as candidate", cfg.tracking.register_alias)
 
 
 def _plain_name(name: str) -> bool:

@@ -91,7 +91,7 @@ def export_info(run, cfg: ExportConfig, name: str, sizes: dict, scores: dict) ->
         "bytes": sizes,
         "test": scores,
         "best_checkpoint": best.best if best else None,
-        "mlflow_run_id": run.info.get("mlflow_run_id"),
+        "tracker_refs": dict(run.tracker_refs),
         "output_dir": str(run.output_dir),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

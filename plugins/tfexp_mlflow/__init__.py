@@ -10,7 +10,9 @@ import logging
 
 from tfexp import hookimpl
 from tfexp.cluster import is_chief
+from tfexp_mlflow.config import check_config, mlflow_config
 from tfexp_mlflow.session import Session, parent_of
+from tfexp_mlflow.registry import MODEL_NAME, attach_file, register_run_model
 from tfexp_mlflow.resolve import load_model, locate_run
 from tfexp_mlflow.sweep import open_parent, record_summary
 
@@ -21,11 +23,15 @@ def session_of(run) -> Session | None:
     return run.info.get("mlflow")
 
 
+@hookimpl
+def tfexp_configure(cfg):
+    cfg.tracking.mlflow = check_config(cfg)
+
+
 @hookimpl(tryfirst=True)
 def tfexp_before_run(run):
-    if run.cfg.tracking.mlflow and is_chief():  # one MLflow run per cluster: the chief's
+    if mlflow_config(run.cfg).enabled and is_chief():  # one MLflow run per cluster: the chief's
         run.info["mlflow"] = session = Session.start(run)
-        run.info["mlflow_run_id"] = session.run_id
         run.tracker_refs["mlflow"] = session.run_id
 
 
@@ -78,6 +84,14 @@ def tfexp_before_fit(run, model):
 def tfexp_log_model(run, model, name):
     if (session := session_of(run)) and run.cfg.tracking.log_model:
         session.tolerant(session.log_keras_model, model, run.data, name)
+        if name == MODEL_NAME and (registered := mlflow_config(run.cfg).register_model):
+            register_run_model(run, session, registered)
+
+
+@hookimpl
+def tfexp_log_model_file(run, path, name):
+    if (session := session_of(run)) and run.cfg.tracking.log_model:
+        attach_file(session.client, session.run_id, path, name)
 
 
 @hookimpl(trylast=True)
@@ -88,7 +102,7 @@ def tfexp_after_run(run, status):
 
 @hookimpl
 def tfexp_sweep_start(sweep):
-    if sweep.cfg.tracking.mlflow:
+    if mlflow_config(sweep.cfg).enabled:
         open_parent(sweep)
 
 
@@ -100,7 +114,7 @@ def tfexp_sweep_end(sweep, summary):
 
 @hookimpl
 def tfexp_locate_run(cfg, ref):
-    return locate_run(cfg, ref) if cfg.tracking.mlflow else None
+    return locate_run(cfg, ref) if mlflow_config(cfg).enabled else None
 
 
 @hookimpl

@@ -12,6 +12,7 @@ from pathlib import Path
 from tfexp.errors import TfexpError
 from tfexp.sweep import current_sweep
 from tfexp_mlflow.buffer import MetricBuffer
+from tfexp_mlflow.config import mlflow_config
 from tfexp_mlflow.links import open_lines, run_link
 from tfexp_mlflow.names import run_name
 from tfexp_mlflow.params import mlflow_params
@@ -49,7 +50,7 @@ def tracking_uri(cfg) -> str:
 
 def reachable_uri(cfg) -> str:
     """The tracking URI, checked before training when it is a server; with
-    ``tracking.fallback=local`` an unreachable server means the local store instead."""
+    ``tracking.mlflow.fallback=local`` an unreachable server means the local store instead."""
     uri = tracking_uri(cfg)
     if not uri.startswith(("http://", "https://")):
         return uri
@@ -61,12 +62,12 @@ def reachable_uri(cfg) -> str:
         urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
         return uri
     except OSError as exc:
-        if cfg.tracking.fallback == "local":
+        if mlflow_config(cfg).fallback == "local":
             log.warning("MLflow server %s is unreachable (%s): logging to %s instead", uri, exc, local_store_uri())
             return prepared(local_store_uri())
         raise TfexpError(
             f"MLflow server {uri} is unreachable ({exc}). Start it (mlflow server --host 127.0.0.1 --port ...), "
-            f"fix tracking.uri, or log locally with tracking.fallback=local"
+            f"fix tracking.uri, or log locally with tracking.mlflow.fallback=local"
         ) from None
 
 
@@ -130,10 +131,11 @@ class Session:
             active = cls._start_new(mlflow, client, run, uri)
             floor = {}
         run_id = active.info.run_id
-        buffer = MetricBuffer(client, run_id, cfg.tracking.flush_interval_s, floor=floor)
+        mc = mlflow_config(cfg)
+        buffer = MetricBuffer(client, run_id, mc.flush_interval_s, floor=floor)
         session = cls(client, uri, active.info.experiment_id, run_id, buffer, Spill(run.output_dir / "unsent_tracking.jsonl", run_id, uri))
-        if cfg.tracking.system_metrics:
-            session.system_metrics = SystemMetrics(run_id, uri, cfg.tracking.system_metrics_interval_s, resumed=bool(resumed))
+        if mc.system_metrics:
+            session.system_metrics = SystemMetrics(run_id, uri, mc.system_metrics_interval_s, resumed=bool(resumed))
         return session
 
     @staticmethod
@@ -227,7 +229,7 @@ class Session:
         the server is written to ``unsent_tracking.jsonl`` with the command to send it."""
         import mlflow
 
-        self.spill.metrics = self.buffer.close(run.cfg.tracking.retry_timeout_s)
+        self.spill.metrics = self.buffer.close(mlflow_config(run.cfg).retry_timeout_s)
         if self.system_metrics:
             self.system_metrics.stop()
         try:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from tfexp.sweep import override_pairs
 from tfexp.sweep_records import FINISHED, Sweep, SweepJob, SweepSummary
+from tfexp_mlflow.config import mlflow_config
 from tfexp_mlflow.links import open_lines, run_link
+from tfexp_mlflow.registry import register_best
 from tfexp_mlflow.session import PARENT_REF, URI_REF, ensure_experiment, parent_of, tracking_uri
 
 log = logging.getLogger("tfexp.mlflow")
@@ -85,9 +87,12 @@ def record_summary(sweep: Sweep, summary: SweepSummary) -> None:
     client = MlflowClient(uri)
     for path in summary.files:
         client.log_artifact(parent_id, str(path), str(Path(path).parent.relative_to(sweep.directory)))
+    best_run = summary.best.run_refs.get(PARENT_REF) if summary.best else None
+    if best_run and mlflow_config(sweep.cfg).register_best:
+        register_best(sweep, summary, client, best_run)
     now = int(time.time() * 1000)
     tags = {**summary.tags, "mlflow.note.content": summary.description}
-    if summary.best and (best_run := summary.best.run_refs.get(PARENT_REF)):
+    if best_run:
         tags["tfexp.best_run_id"] = best_run
     client.log_batch(
         parent_id, metrics=[Metric(k, v, now, 0) for k, v in summary.metrics.items()], tags=[RunTag(k, v) for k, v in tags.items()]

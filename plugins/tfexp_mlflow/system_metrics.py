@@ -1,6 +1,6 @@
 """MLflow's own system metrics for one run: ``system/*`` (CPU, memory, disk, network; GPUs
 when nvidia-ml-py finds one), sampled by MLflow's monitor thread every
-``tracking.system_metrics_interval_s`` seconds and shown in the run's System metrics tab.
+``tracking.mlflow.system_metrics_interval_s`` seconds and shown in the run's System metrics tab.
 
 tfexp starts the monitor itself rather than ``start_run(log_system_metrics=True)`` so that it
 can pause it while a model is logged: MLflow attaches every metric logged at the model's step
@@ -25,7 +25,7 @@ class SystemMetrics:
         try:
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
         except ImportError as exc:
-            raise TfexpError(f"tracking.system_metrics needs {exc.name}: pip install psutil, or set tracking.system_metrics=false") from None
+            raise TfexpError(f"tracking.mlflow.system_metrics needs {exc.name}: pip install psutil, or set tracking.mlflow.system_metrics=false") from None
         self._monitor = SystemMetricsMonitor(
             self._run_id, sampling_interval=self._interval_s, resume_logging=resume, tracking_uri=self._uri,
         )
