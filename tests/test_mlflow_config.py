@@ -73,6 +73,10 @@ def test_bad_values_name_the_key(overrides, message):
         check_config(compose(overrides))
 
 
+def test_the_boolean_of_tfexp_0_1_in_a_config_file_still_switches_mlflow():
+    assert mlflow_config(OmegaConf.create({"tracking": {"mlflow": False}})).enabled is False
+
+
 def test_a_checkpoint_config_of_tfexp_0_1_is_read_with_its_keys_moved():
     saved = {"tracking": {"mlflow": True, "fallback": "local", "flush_interval_s": 0.2}, "sweep": {"register_best": None}}
     cfg = OmegaConf.merge(OmegaConf.structured(Config), upgraded(saved))  # what resume= does with it

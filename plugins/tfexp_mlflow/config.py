@@ -38,8 +38,10 @@ class MlflowConfig:
 
 def mlflow_config(cfg: DictConfig) -> MlflowConfig:
     """``tracking.mlflow`` typed, defaults filled in; an unknown or mistyped key raises
-    :class:`ConfigError` naming it and the known keys."""
-    return check_schema(cfg.tracking.get("mlflow") or {}, MlflowConfig, "tracking.mlflow")
+    :class:`ConfigError` naming it and the known keys. The on/off boolean of tfexp 0.1
+    (``mlflow: false`` in a user's config file) still means ``enabled``."""
+    node = cfg.tracking.get("mlflow")
+    return check_schema({"enabled": node} if isinstance(node, bool) else node or {}, MlflowConfig, "tracking.mlflow")
 
 
 def check_config(cfg: DictConfig) -> DictConfig:
