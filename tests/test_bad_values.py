@@ -6,6 +6,10 @@ runner calls it first), so each case costs milliseconds."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from tfexp.config import apply_debug, validate
@@ -55,20 +59,18 @@ def test_the_smallest_synthetic_set_that_splits_is_accepted():
         split_arrays(np.zeros((smallest - 1, 2)), y[:-1], cfg, seed=0)
 
 
-def test_the_multirun_process_console_masks_uri_passwords(capsys):
+def test_the_multirun_process_console_masks_uri_passwords():
     """The sweep's parent-run lines are logged before any job, under Hydra's own logging
-    config (``hydra.hydra_logging``): it masks secrets too."""
-    import logging.config
-
-    from omegaconf import OmegaConf
-
-    hydra_logging = compose([], with_hydra=True).hydra.hydra_logging
-    logging.config.dictConfig(OmegaConf.to_container(hydra_logging, resolve=True))
-    try:
+    config (``hydra.hydra_logging``): it masks secrets too. Configured in a child process,
+    as Hydra configures the multirun process (``dictConfig`` replaces the process's logging)."""
+    script = textwrap.dedent("""
+        import logging.config
+        from omegaconf import OmegaConf
+        from tfexp.config import compose
+        logging.config.dictConfig(OmegaConf.to_container(compose([], with_hydra=True).hydra.hydra_logging, resolve=True))
         logging.getLogger("tfexp.mlflow").info("Sweep parent MLflow run %s in %s", "abc", "https://bob:pa55@mlflow.example")
-        console = capsys.readouterr().out
-    finally:
-        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    """)
+    console = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True).stdout
     assert "Sweep parent MLflow run abc in https://bob:***@mlflow.example" in console and "pa55" not in console
 
 
