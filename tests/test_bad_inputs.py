@@ -75,7 +75,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,expected,started", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+# Cases refused before TensorFlow starts cost seconds; those that reach a run (started True or
+# None) cost ~20 s each and run with the slow set.
+PARAMS = [pytest.param(*case[1:], id=case[0], marks=() if case[3] is False else pytest.mark.slow) for case in CASES]
+
+
+@pytest.mark.parametrize("args,expected,started", PARAMS)
 def test_bad_input_gets_one_clear_line(tmp_path, args, expected, started):
     env = None
     if callable(args):

@@ -104,6 +104,7 @@ def test_overrides_from_the_issue_work(tmp_path):
     assert [m.step for m in history] == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_run_with_a_raising_installed_plugin_ends_failed(tmp_path):
     site = write_plugin_dist(
         tmp_path / "site",

@@ -91,6 +91,7 @@ def failed(tmp_path: Path, overrides: list[str], match: str) -> str:
 # -- each source, end to end ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_csv_trains_from_the_command_line(tmp_path):
     overrides = write_tables(tmp_path / "data", "csv")
     result = run_cli(["debug=fast", "tracking.log_model=false", *overrides, "data.normalize=standardize"], cwd=tmp_path)

@@ -55,6 +55,7 @@ def test_feature_arguments_become_what_hydra_needs():
     assert cfg.data.features == {"x": "float32[64]"}
 
 
+@pytest.mark.slow
 def test_the_documented_command_line_trains_and_logs_the_data_set(tmp_path):
     """The command line as a user types it (subprocess): plain and GZIP shards, a FINISHED
     run with test metrics, the data set recorded as the MLflow run's input."""

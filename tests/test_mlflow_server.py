@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pytest
+
 from tfexp.testing import run_cli
+
+pytestmark = pytest.mark.slow  # a real server and two CLI runs: ~1 min
 
 FAST = ["debug=fast", "tracking.log_model=false"]
 

@@ -276,6 +276,7 @@ def test_baseline_reads_at_most_its_limit_into_memory():
     assert scores["test"][0].shape == (20, 5) and (scores["test"][1] == data.y_test).all()
 
 
+@pytest.mark.slow
 def test_debug_fast_run_is_tracked_with_metrics_thresholds_and_predictor(tmp_path):
     result = run_cli(["+experiment=multilabel", "debug=fast"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -11,6 +11,7 @@ import pytest
 from tfexp.new_plugin import main
 
 
+@pytest.mark.slow
 def test_scaffold_installs_and_its_test_passes(tmp_path):
     assert main(["acme-nets", "--dir", str(tmp_path)]) == 0
     package = tmp_path / "tfexp-acme-nets"

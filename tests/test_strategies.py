@@ -149,6 +149,7 @@ def test_missing_tpu_on_the_command_line_is_one_line_without_traceback(tmp_path)
     assert "tfexp: error: strategy=tpu found no TPU" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_logical_cpus_trains_with_fit(tmp_path):
     """Logical devices must exist before TensorFlow starts: a fresh process."""
     result = run_cli(["strategy=mirrored", "strategy.logical_cpus=2", "debug=fast", "tracking.tensorboard=false", "export.formats=[]"], cwd=tmp_path)

@@ -27,6 +27,7 @@ def parent_and_children(tmp_path):
     return parent, children
 
 
+@pytest.mark.slow
 def test_grid_sweep_has_one_parent_and_a_child_per_job_with_summary(tmp_path):
     result = run_cli(["-m", *FAST, "model=mlp,cnn", "seed=1,2"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -107,6 +108,7 @@ def test_a_sweep_without_any_tracker_still_writes_its_summary(tmp_path):
     assert f"sweep directory: {sweep_dir.resolve()}" in output and f"tensorboard --logdir {sweep_dir.resolve()}" in output
 
 
+@pytest.mark.slow
 def test_a_failing_job_fails_the_parent_but_not_the_sweep(tmp_path):
     result = run_cli(["-m", *FAST, "trainer.optimizer=adam,no_such_optimizer,sgd"], cwd=tmp_path)
     assert result.returncode == 1
@@ -118,6 +120,7 @@ def test_a_failing_job_fails_the_parent_but_not_the_sweep(tmp_path):
     assert "Sweep finished: 3 jobs, 1 failed" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_optuna_search_runs_its_trials_as_children(tmp_path):
     result = run_cli(["hparams_search=supervised_optuna", "hydra.sweeper.n_trials=3", *FAST], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -141,6 +144,7 @@ def test_search_spaces_name_keys_of_the_experiment_they_tune(preset, experiment)
         assert OmegaConf.select(cfg, key, default="missing") != "missing", key
 
 
+@pytest.mark.slow
 def test_joblib_runs_parallel_jobs_into_one_sqlite_store(tmp_path):
     result = run_cli(["-m", *FAST, "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -87,6 +87,7 @@ def test_the_grid_sampler_runs_at_most_its_grid():
     assert plan(settings, ["model=choice(mlp,cnn)", "debug=fast"])[3] == 4
 
 
+@pytest.mark.slow
 def test_grid_sampler_prunes_the_bad_trial_and_the_summary_counts_it(tmp_path):
     """Grid over a good and a useless learning rate; with seed=1 the good one runs first,
     so the median pruner stops the other after its first epoch."""
