@@ -87,7 +87,7 @@ def test_resume_rejects_overrides_that_change_the_experiment(tmp_path):
     result = run_cli([f"resume={run_dir}", "model=cnn"], cwd=tmp_path)
     assert result.returncode == 1 and "these overrides would change it: model=cnn" in result.stderr
     result = run_cli([f"resume={run_dir}"], cwd=tmp_path)
-    assert result.returncode == 1 and "already completed all 1 epochs" in result.stderr
+    assert result.returncode == 1 and "the run already FINISHED all 1 epochs" in result.stderr
     result = run_cli([f"resume={tmp_path}"], cwd=tmp_path)
     assert result.returncode == 1 and "no checkpoint in" in result.stderr
 
