@@ -331,7 +331,7 @@ def test_every_method_finishes_with_its_diagnostics_logged(tmp_path, digits_shar
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    jobs = [run for run in mlflow_runs(tmp_path, "semisup") if "technique.method" in run.data.params]  # not a sweep's parent
+    jobs = [run for run in mlflow_runs(tmp_path, "semisup") if "mlflow.parentRunId" in run.data.tags]  # the children, not the parent
     runs = {run.data.params["technique.method"]: run for run in jobs}
     assert set(runs) == set(METHODS) and all(run.info.status == "FINISHED" for run in runs.values())
     pseudo = {"pseudo/accepted", "pseudo/mask_rate", "pseudo/accuracy", "pseudo/pool_accuracy"} | {f"pseudo/count_{c}" for c in range(10)}
