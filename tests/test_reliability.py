@@ -207,6 +207,7 @@ def test_range_errors_for_reliability_keys():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_eight_parallel_jobs_share_one_sqlite_store(tmp_path):
     args = ["-m", "seed=range(1,9)", "debug=fast", "tracking.log_model=false", "hydra/launcher=joblib", "hydra.launcher.n_jobs=8"]
     result = run_cli(args, cwd=tmp_path, timeout=1200)

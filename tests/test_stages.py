@@ -169,6 +169,7 @@ def test_pseudo_label_killed_in_a_round_resumes_that_round_at_its_epoch(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_sigterm_stops_rl_after_the_next_update_and_resume_continues_it(tmp_path):
     args = ["+experiment=rl", "trainer.epochs=3", "technique.total_steps=3072", "technique.stop_when_solved=false",
             "technique.eval_episodes=5", "technique.test_episodes=5", "trainer.verbose=0", "tracking.mlflow.flush_interval_s=0.2",
