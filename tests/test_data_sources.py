@@ -132,6 +132,16 @@ def test_image_folder_trains_on_raw_pixels_scaled_by_the_spec(tmp_path):
     assert run.data.sample("train", 16).max() <= 1
 
 
+def test_breast_cancer_is_bundled_and_trains_standardized(tmp_path):
+    run = finished(tmp_path, ["data=breast_cancer"])
+    spec = run.data.spec
+    assert spec.class_names == ("malignant", "benign") and spec.input_shape == (30,)
+    assert sum(spec.num_examples.values()) == 569
+    train = run.data.sample("train", 369)
+    np.testing.assert_allclose(train.mean(axis=0), 0, atol=1e-4)  # standardized on the train split
+    assert run.data.sample("train", 4, raw=True).max() > 100  # the export takes raw measurements (areas in the hundreds)
+
+
 def test_tfds_reads_a_prepared_data_dir(tmp_path):
     build_tfds(tmp_path / "tfds")
     run = finished(tmp_path, ["data=tfds", "data.dataset=tiny_shapes", f"data.data_dir={tmp_path / 'tfds'}", "data.input=image", "data.label=label"])

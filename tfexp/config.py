@@ -196,6 +196,7 @@ def register_configs() -> None:
         ("model", "cnn", CNNConfig),
         ("data", "digits", DigitsConfig),
         ("data", "synthetic", SyntheticConfig),
+        ("data", "breast_cancer", SplitConfig),
     ]:
         cs.store(group=f"schema/{group}", name=name, node=node)
 

@@ -1,4 +1,5 @@
-"""Built-in datasets that need no download: sklearn's bundled digits and a generated set."""
+"""Built-in datasets that need no download: sklearn's bundled digits and breast cancer
+tables, and a generated set."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ def load_digits(cfg, seed: int) -> Datasets:
 
 def load_synthetic(cfg, seed: int) -> Datasets:
     from sklearn.datasets import make_classification
-    from sklearn.preprocessing import StandardScaler
 
     x, y = make_classification(
         n_samples=cfg.n_samples,
@@ -44,12 +44,27 @@ def load_synthetic(cfg, seed: int) -> Datasets:
         class_sep=cfg.class_sep,
         random_state=seed,
     )
-    arrays = split_arrays(x.astype("float32"), y.astype("int32"), cfg, seed)
-    scaler = StandardScaler().fit(arrays["x_train"])  # fit on train only: no leak
+    return standardized(split_arrays(x.astype("float32"), y.astype("int32"), cfg, seed), [str(c) for c in range(cfg.n_classes)])
+
+
+def load_breast_cancer(cfg, seed: int) -> Datasets:
+    from sklearn.datasets import load_breast_cancer as sklearn_breast_cancer
+
+    bunch = sklearn_breast_cancer()
+    arrays = split_arrays(bunch.data.astype("float32"), bunch.target.astype("int32"), cfg, seed)
+    return standardized(arrays, [str(c) for c in bunch.target_names])
+
+
+def standardized(arrays: dict[str, np.ndarray], class_names: list[str]) -> Datasets:
+    """Tabular features on very different scales, standardized with the train split's
+    statistics only (no leak); the same affine map is the export's preprocessing."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(arrays["x_train"])
     for split in ("train", "val", "test"):
         arrays[f"x_{split}"] = scaler.transform(arrays[f"x_{split}"]).astype("float32")
     standardizing = Affine(scale=(1 / scaler.scale_).astype("float32"), offset=(-scaler.mean_ / scaler.scale_).astype("float32"))
-    return Datasets(**arrays, class_names=[str(c) for c in range(cfg.n_classes)], preprocessing=standardizing)
+    return Datasets(**arrays, class_names=class_names, preprocessing=standardizing)
 
 
 @hookimpl
@@ -57,4 +72,5 @@ def tfexp_register_datasets():
     return [
         DatasetSpec("digits", load_digits, "sklearn's bundled 8x8 digits, 10 classes, 1797 images"),
         DatasetSpec("synthetic", load_synthetic, "sklearn make_classification (data.n_samples, n_features, n_classes)"),
+        DatasetSpec("breast_cancer", load_breast_cancer, "sklearn's bundled Wisconsin breast cancer table, 2 classes, 569 rows of 30 features"),
     ]
