@@ -114,7 +114,7 @@ def test_empty_component_names_are_refused_at_registration(name):
 def test_listing_shows_distribution_version_and_components():
     text = format_plugin_listing(build_plugin_manager())
     assert "keras_models (tfexp " in text and "model: cnn, mlp" in text
-    assert "sklearn_data (tfexp " in text and "data: digits, synthetic" in text
+    assert "sklearn_data (tfexp " in text and "data: breast_cancer, digits, synthetic" in text
 
 
 def test_listing_cli():
