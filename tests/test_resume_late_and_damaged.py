@@ -46,10 +46,32 @@ def test_a_run_killed_after_its_last_epoch_resumes_into_evaluation_and_ends_fini
     (tracked,) = mlflow_runs(tmp_path)
     assert tracked.info.run_id == run_id and tracked.info.status == "FINISHED"
     assert "test_accuracy" in tracked.data.metrics and run.test_metrics
+    val = "val_accuracy" if not preset else "student/val_accuracy"
+    assert len(run.history[val]) == 2  # the summary and the sweep objective see the epochs trained before the kill
     client = MlflowClient(store_uri(tmp_path))
     assert sorted(m.step for m in client.get_metric_history(run_id, "loss" if not preset else "student/loss")) == [0, 1]
     with pytest.raises(ConfigError, match=r"already FINISHED all 2 epochs.*trainer.epochs=N \(N > 2\)"):
         tiny_run(tmp_path, [f"resume={run_dir}"])
+
+
+def test_a_run_stopped_while_its_trackers_closed_is_not_exported_twice(tmp_path):
+    """A kill after MLflow ended the run FINISHED, before ``state.json`` said so: resume
+    only closes the run again."""
+    import mlflow
+
+    first = tiny_run(tmp_path, ["debug.trainer.epochs=2"])
+    state_file = first.output_dir / "checkpoints" / "state.json"
+    state = json.loads(state_file.read_text())
+    assert state["completed"] and state["test_metrics"] == first.test_metrics
+    state_file.write_text(json.dumps({**state, "completed": False}))  # the state as it was at that moment
+    run = tiny_run(tmp_path, [f"resume={first.output_dir}"])
+    (tracked,) = mlflow_runs(tmp_path)
+    assert tracked.info.status == "FINISHED" and run.test_metrics == first.test_metrics
+    client = MlflowClient(store_uri(tmp_path))
+    assert len(client.get_metric_history(tracked.info.run_id, "test_accuracy")) == 1
+    mlflow.set_tracking_uri(store_uri(tmp_path))
+    assert [m.name for m in mlflow.search_logged_models(experiment_ids=[tracked.info.experiment_id], output_format="list")] == ["model"]
+    assert sorted(p.name for p in (first.output_dir / "export" / "mlp").iterdir()) == ["1"]  # one version
 
 
 def test_resume_refuses_a_run_another_process_holds(tmp_path):

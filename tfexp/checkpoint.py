@@ -61,6 +61,12 @@ class CheckpointState:
     """Stages done: ``{stage: {"path": final weights, "epoch": last epoch}}``."""
     trained: bool = False
     """Every stage is done (the run was evaluating or exporting)."""
+    history: dict[str, list[float]] = field(default_factory=dict)
+    """``run.history`` up to this checkpoint: a resumed run's summary and sweep objective
+    see every epoch, not only those trained after the resume."""
+    test_metrics: dict[str, float] | None = None
+    """Set once the run was evaluated and exported: a resumed run only closes its trackers
+    (a kill while they closed must not export a second time)."""
     completed: bool = False
     """The run FINISHED: evaluated and exported (``resume=`` only trains it longer)."""
 
@@ -77,8 +83,9 @@ class CheckpointState:
                 run_id = fields.pop("mlflow_run_id")
                 fields["tracker_refs"] = {"mlflow": run_id} if run_id else {}
             state = cls(**fields)
-            if not (isinstance(state.epoch, int) and isinstance(state.path, str) and isinstance(state.finished, dict)):
-                raise TypeError("epoch, path or finished has the wrong type")
+            if not (isinstance(state.epoch, int) and isinstance(state.path, str) and isinstance(state.finished, dict)
+                    and isinstance(state.history, dict)):
+                raise TypeError("epoch, path, finished or history has the wrong type")
             return state.relocated(lambda path: os.path.join(os.path.abspath(run_dir), path))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise DamagedCheckpoint(state_file, f"{type(exc).__name__}: {exc}") from None
@@ -142,7 +149,7 @@ def save_checkpoint(run, model, epoch: int, stage: str = "") -> CheckpointState:
     name = f"{stage}-epoch-{epoch}" if stage else f"epoch-{epoch}"
     path = _trackable(model).write(str(directory / name))
     previous = CheckpointState.read(run.output_dir)
-    _commit(run, CheckpointState(epoch, path, dict(run.tracker_refs), stage, previous.finished if previous else {}))
+    _commit(run, CheckpointState(epoch, path, dict(run.tracker_refs), stage, previous.finished if previous else {}, history=run.history))
     for old in directory.glob("*epoch-*"):
         if not old.name.startswith(f"{name}."):
             old.unlink()
@@ -154,13 +161,19 @@ def finish_stage(run, model, stage: str, epochs: int) -> None:
     path = _trackable(model).write(str(run.output_dir / CHECKPOINT_DIR / f"stage-{stage or 'run'}"))
     previous = CheckpointState.read(run.output_dir)
     finished = {**(previous.finished if previous else {}), stage: {"path": path, "epoch": epochs - 1}}
-    _commit(run, CheckpointState(epochs - 1, path, dict(run.tracker_refs), stage, finished))
+    _commit(run, CheckpointState(epochs - 1, path, dict(run.tracker_refs), stage, finished, history=run.history))
 
 
 def mark_trained(run) -> None:
     """Every stage is done: a resumed run goes straight to evaluation and export."""
     if state := CheckpointState.read(run.output_dir):
-        _commit(run, replace(state, trained=True))
+        _commit(run, replace(state, trained=True, history=run.history))
+
+
+def mark_exported(run) -> None:
+    """Evaluated and exported: a resumed run does neither again."""
+    if state := CheckpointState.read(run.output_dir):
+        _commit(run, replace(state, test_metrics=run.test_metrics))
 
 
 def mark_completed(run) -> None:

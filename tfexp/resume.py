@@ -9,6 +9,7 @@ out: a FINISHED run (unless it trains longer), a sweep's parent, a damaged check
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -73,4 +74,6 @@ def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple
             f"Train it longer with trainer.epochs=N (N > {saved.trainer.epochs}), or start a new run"
         )
     verify_files(state)
+    if state.epoch + 1 < saved.trainer.epochs:  # trains longer: evaluated and exported again after
+        state = replace(state, test_metrics=None)
     return saved, state

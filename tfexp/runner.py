@@ -64,6 +64,8 @@ def _run(cfg: DictConfig, output_dir: Path, pm, overrides: list[str], resumed) -
         run = Run(cfg=cfg, output_dir=output_dir, plugin_manager=pm, registry=registry, overrides=overrides)
         run.subject = getattr(technique, "subject", None) or {"model": cfg.model.name, "data": cfg.data.name}
         run.info["resume"] = resumed
+        if resumed:  # the epochs trained before the stop count for the summary and the objective
+            run.history = {name: list(values) for name, values in resumed.history.items()}
         if cfg.trainer.checkpoint_every and not resumed:
             save_run_config(cfg, run.output_dir)
         _execute(run)
@@ -82,7 +84,7 @@ def _execute(run: Run) -> None:
         publish_start(run)
         import keras
 
-        from tfexp.checkpoint import mark_trained, restore_checkpoint
+        from tfexp.checkpoint import restore_checkpoint
         from tfexp.defaults import compile_kwargs_for
 
         keras.utils.set_random_seed(cfg.seed)
@@ -96,16 +98,11 @@ def _execute(run: Run) -> None:
             model.compile(**compile_kwargs)
             if run.info["resume"] and not run.info["resume"].stage:  # a technique's stages restore in run.fit
                 restore_checkpoint(run, model, run.info["resume"])
-        # The core adds its own (metrics, NaN guard, SIGTERM, checkpoints) in run.fit (tfexp/stages.py).
-        callbacks = [cb for cbs in hook.tfexp_before_fit(run=run, model=model) for cb in cbs or ()]
-        history = hook.tfexp_run_fit(run=run, model=model, data=data, callbacks=callbacks)
-        if cfg.trainer.checkpoint_every:
-            mark_trained(run)
-        hook.tfexp_after_fit(run=run, model=model, history=history)
-        run.test_metrics = {f"test_{k}": float(v) for k, v in first_result(run.plugin_manager, "tfexp_evaluate", Mapping, run=run, model=model, data=data).items()}
-        run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)
-        _log_objective(run)
-        hook.tfexp_export_model(run=run, model=model)
+        if run.info["resume"] and run.info["resume"].test_metrics is not None:
+            log.info("resume: this run was evaluated and exported before it stopped; only its trackers are closed")
+            run.test_metrics = dict(run.info["resume"].test_metrics)
+        else:
+            _train_evaluate_export(run, model, data)
         status = FINISHED
     except TrialPruned:  # not an error: the sweeper's pruner stopped it (tfexp/pruning.py)
         status = KILLED
@@ -143,6 +140,26 @@ def _execute(run: Run) -> None:
             _print_summary(run, status)
     if late_error is not None:  # the run itself FINISHED: its first error is this one
         raise late_error
+
+
+def _train_evaluate_export(run: Run, model, data) -> None:
+    """The run's work; each step done is recorded in the checkpoint state, so a resumed run
+    does not repeat it."""
+    from tfexp.checkpoint import mark_exported, mark_trained
+
+    hook, cfg = run.hook, run.cfg
+    # The core adds its own (metrics, NaN guard, SIGTERM, checkpoints) in run.fit (tfexp/stages.py).
+    callbacks = [cb for cbs in hook.tfexp_before_fit(run=run, model=model) for cb in cbs or ()]
+    history = hook.tfexp_run_fit(run=run, model=model, data=data, callbacks=callbacks)
+    if cfg.trainer.checkpoint_every:
+        mark_trained(run)
+    hook.tfexp_after_fit(run=run, model=model, history=history)
+    run.test_metrics = {f"test_{k}": float(v) for k, v in first_result(run.plugin_manager, "tfexp_evaluate", Mapping, run=run, model=model, data=data).items()}
+    run.log_metrics(run.test_metrics, step=cfg.trainer.epochs)
+    _log_objective(run)
+    hook.tfexp_export_model(run=run, model=model)
+    if cfg.trainer.checkpoint_every:
+        mark_exported(run)
 
 
 def checked_data(data, name: str):
