@@ -45,6 +45,29 @@ def test_bad_value_names_its_key_and_range(args, expected):
     assert expected in str(error.value) and "\n" not in str(error.value)
 
 
+def unusable_stores(tmp_path):
+    (tmp_path / "notes.db").write_text("not a database")
+    (tmp_path / "a_dir.db").mkdir()
+    return {
+        "not a database": (tmp_path / "notes.db", "it is not an SQLite database"),
+        "a directory": (tmp_path / "a_dir.db", "it is a directory"),
+        "cannot be written": ("/proc/tfexp/mlflow.db", "/proc/tfexp/mlflow.db: "),
+    }
+
+
+def test_a_store_that_cannot_be_used_is_refused_before_anything_opens(tmp_path):
+    from tfexp.plugins import get_plugin_manager
+
+    hook = get_plugin_manager().hook
+    for name, (path, expected) in unusable_stores(tmp_path).items():
+        with pytest.raises(ConfigError) as error:
+            hook.tfexp_configure(cfg=compose([f"tracking.uri=sqlite:///{path}"]))
+        message = str(error.value)
+        assert f"tracking.uri=sqlite:///{path} cannot be the MLflow store" in message and expected in message, name
+        assert "\n" not in message
+    hook.tfexp_configure(cfg=compose([f"tracking.uri=sqlite:///{tmp_path / 'new' / 'mlflow.db'}"]))  # a new file is fine
+
+
 def test_the_smallest_synthetic_set_that_splits_is_accepted():
     message = str(pytest.raises(ConfigError, validate, compose(["data=synthetic", "data.n_samples=20"])).value)
     smallest = int(message.split("expected at least ")[1].split(":")[0])

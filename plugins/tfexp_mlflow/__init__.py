@@ -11,7 +11,8 @@ import logging
 from tfexp import hookimpl
 from tfexp.cluster import is_chief
 from tfexp_mlflow.config import check_config, mlflow_config
-from tfexp_mlflow.session import Session, parent_of
+from tfexp_mlflow.session import Session, configured_uri, parent_of
+from tfexp_mlflow.store import check_store
 from tfexp_mlflow.registry import MODEL_NAME, attach_file, register_run_model
 from tfexp_mlflow.resolve import load_model, locate_run
 from tfexp_mlflow.sweep import open_parent, record_summary
@@ -26,6 +27,8 @@ def session_of(run) -> Session | None:
 @hookimpl
 def tfexp_configure(cfg):
     cfg.tracking.mlflow = check_config(cfg)
+    if mlflow_config(cfg).enabled and is_chief():
+        check_store(configured_uri(cfg))
 
 
 @hookimpl(tryfirst=True)

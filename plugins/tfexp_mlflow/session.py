@@ -40,12 +40,16 @@ def parent_of(sweep) -> tuple[str, str] | None:
     return sweep.refs[PARENT_REF], sweep.refs[URI_REF]
 
 
-def tracking_uri(cfg) -> str:
+def configured_uri(cfg) -> str:
     """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the store of the sweep this job is
-    in (a Ray worker's own directory has none), else ``<cwd>/mlflow.db`` (absolute); a sqlite
-    store is created whole before any MLflow client opens it."""
+    in (a Ray worker's own directory has none), else ``<cwd>/mlflow.db`` (absolute)."""
     parent = parent_of(current_sweep())
-    return prepared(cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or (parent and parent[1]) or local_store_uri())
+    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or (parent and parent[1]) or local_store_uri()
+
+
+def tracking_uri(cfg) -> str:
+    """The configured URI; a sqlite store is created whole before any MLflow client opens it."""
+    return prepared(configured_uri(cfg))
 
 
 def reachable_uri(cfg) -> str:

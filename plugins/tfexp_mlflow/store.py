@@ -29,6 +29,38 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///").split("?")[0])
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_store(uri: str) -> None:
+    """A sqlite store that cannot be used, named in one line before anything opens it: a
+    directory, a file that is not a database, a place that cannot be written."""
+    from tfexp.errors import ConfigError
+    from tfexp.output_dir import write_problem
+
+    path = sqlite_path(uri)
+    if path is None:
+        return
+    if path.is_dir():
+        problem = "it is a directory"
+    elif path.is_file() and path.stat().st_size and _header(path) != SQLITE_HEADER:
+        problem = "it is not an SQLite database"
+    elif path.is_file() and not os.access(path, os.R_OK | os.W_OK):
+        problem = "it cannot be read and written"
+    else:
+        problem = write_problem(str(path.parent))
+    if problem:
+        raise ConfigError(
+            f"tracking.uri={uri} cannot be the MLflow store: {path}: {problem}. "
+            f"Set tracking.uri=sqlite:///<a new file in a writable directory>.db"
+        )
+
+
+def _header(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(len(SQLITE_HEADER))
+
+
 @contextmanager
 def locked(path: Path):
     """Hold ``<path>.lock`` exclusively (released by the OS if the process dies)."""
