@@ -17,9 +17,12 @@ SAMPLE_FEATURES = 8
 """Tabular samples: the first this many input columns, beside the prediction."""
 
 
-def log_classification_report(run, model, data, split: str = "test") -> None:
+def log_classification_report(run, model, data, split: str = "test") -> dict[str, float]:
     """``confusion_matrix.png``, ``per_class_metrics.csv`` and ``sample_predictions.png``
-    (images) or ``sample_predictions.csv`` (tabular), at the run's artifact root."""
+    (images) or ``sample_predictions.csv`` (tabular), at the run's artifact root; returns
+    the split's ``ece`` (tfexp/calibration.py), from the same pass."""
+    from tfexp.calibration import expected_calibration_error
+
     outputs, targets = predict(model, data, split)
     predicted, names = outputs.argmax(axis=-1), class_names(data.spec)
     run.log_figure(confusion_matrix_figure(targets, predicted, names), "confusion_matrix.png")
@@ -30,6 +33,7 @@ def log_classification_report(run, model, data, split: str = "test") -> None:
         run.log_figure(samples_figure(inputs, labels, probabilities, names), "sample_predictions.png")
     else:
         run.log_table(sample_rows(inputs, labels, probabilities, names), "sample_predictions.csv")
+    return {"ece": expected_calibration_error(softmax(outputs), targets)}
 
 
 def class_names(spec) -> list[str]:

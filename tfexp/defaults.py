@@ -69,7 +69,7 @@ def tfexp_evaluate(run, model, data):
     if data.spec.task == "multiclass":
         from tfexp.classification import log_classification_report
 
-        log_classification_report(run, model, data)
+        metrics |= log_classification_report(run, model, data)
     return metrics
 
 

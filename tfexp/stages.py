@@ -40,6 +40,7 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     stopping: tfexp/trainer.py); ``saves``: the model the checkpoints hold when
     ``model`` wraps it (a Distiller saves its student); metrics go under ``prefix`` (default
     ``"<stage>/"``)."""
+    from tfexp.calibration import calibration_callbacks
     from tfexp.trainer import stage_callbacks
 
     t = run.cfg.trainer
@@ -53,7 +54,8 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
         return run.history
     if stage and resumed != CONTINUE:
         run.initial_epoch = first_epoch
-    callbacks = [*callbacks, *stage_callbacks(run, stage, prefix, first_epoch), *core_callbacks(run, stage, prefix, saves)]
+    calibration = calibration_callbacks(run, run.dataset("val") if val is None else val)  # first: val_ece is in every callback's logs
+    callbacks = [*calibration, *callbacks, *stage_callbacks(run, stage, prefix, first_epoch), *core_callbacks(run, stage, prefix, saves)]
     for attempt in itertools.count(1):
         try:
             run.hook.tfexp_fit_stage(run=run, model=model, stage=stage, train=train, val=val, epochs=epochs,
@@ -107,9 +109,15 @@ def skipped(run, stage: str) -> bool:
 
 def evaluate(run, model, split: str = "test", *, data: Any = None, batches: Any = None, prefix: str = "") -> dict[str, float]:
     """``model.evaluate`` on ``split`` of ``data`` (default: the run's) or on ``batches``;
-    with a ``prefix``, logged as ``<prefix><split>_<name>`` at step ``trainer.epochs``."""
-    metrics = model.evaluate(batches if batches is not None else run.dataset(split, data=data), verbose=0, return_dict=True)
+    with a ``prefix``, logged as ``<prefix><split>_<name>`` at step ``trainer.epochs``. On
+    class labels it has ``ece`` too (tfexp/calibration.py: one more inference pass)."""
+    from tfexp.calibration import batches_ece
+
+    batches = batches if batches is not None else run.dataset(split, data=data)
+    metrics = model.evaluate(batches, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in metrics.items()}
+    if run.data.spec.task == "multiclass" and (ece := batches_ece(model, batches, run.data.spec.num_outputs)) is not None:
+        metrics["ece"] = ece
     if prefix:
         run.log_metrics({f"{prefix}{split}_{k}": v for k, v in metrics.items()}, step=run.cfg.trainer.epochs)
     return metrics
