@@ -75,37 +75,53 @@ def run(root: Path, data: list[str], techniques: list[str], seeds: str, extra: l
                 subprocess.run(command, cwd=directory, stdout=log, stderr=subprocess.STDOUT, check=False)
 
 
-def summary(values: np.ndarray) -> str:
-    return f"{values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0:.4f}"
+def summary(values: np.ndarray, scale: float = 100, digits: int = 2) -> str:
+    """Mean ± sample std, in percent (points) by default."""
+    return f"{scale * values.mean():.{digits}f} ± {scale * values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
 
 
-def rows(directory: Path, technique: str) -> str | None:
-    """One markdown row: the last finished run per seed, paired by seed."""
+def by_seed(directory: Path, technique: str) -> list[dict]:
+    """The metrics of the newest finished run per seed, in seed order."""
+    newest = {int(r.data.params["seed"]): r.data.metrics for r in reversed(finished(directory, technique))}
+    return [newest[s] for s in sorted(newest)]
+
+
+def accuracy_row(directory: Path, technique: str, metrics: list[dict]) -> str:
     from scipy.stats import ttest_rel
 
-    spec, by_seed = TECHNIQUES[technique], {}
-    for r in reversed(finished(directory, technique)):  # oldest first: the newest per seed wins
-        by_seed[int(r.data.params["seed"])] = r.data.metrics
-    if not by_seed:
-        return None
-    metrics = [by_seed[s] for s in sorted(by_seed)]
+    spec = TECHNIQUES[technique]
     method, base = (np.array([m[key] for m in metrics]) for key in (spec.metric, spec.baseline))
     p = ttest_rel(method, base).pvalue if len(metrics) > 1 else float("nan")
     share = "—"
     if spec.teacher:
         teacher = np.array([m[spec.teacher] for m in metrics])
         share = f"{(method - base).mean() / (teacher - base).mean():.0%} (teacher {summary(teacher)})"
+    per_seed = ", ".join(f"{100 * g:+.1f}" for g in method - base)
     return (f"| {technique} | {directory.name} | {len(metrics)} | {summary(method)} | {summary(base)} | "
-            f"{summary(method - base)} | {p:.3g} | {share} |")
+            f"{summary(method - base)} ({per_seed}) | {p:.3g} | {share} |")
+
+
+def calibration_row(directory: Path, technique: str, metrics: list[dict]) -> str:
+    """Test loss and, where the run logged it, test ECE: a technique that gains accuracy while
+    its loss rises is over-confident."""
+    spec, cells = TECHNIQUES[technique], []
+    for name in ("loss", "ece"):
+        for key in (spec.metric, spec.baseline):
+            key = key.replace("accuracy", name)
+            values = [m[key] for m in metrics if key in m]
+            cells.append(summary(np.array(values), scale=1, digits=3) if values else "—")
+    return f"| {technique} | {directory.name} | {' | '.join(cells)} |"
 
 
 def report(root: Path) -> None:
-    print("| technique | data | seeds | technique test acc | baseline test acc | paired gain | p (paired t) | share of teacher gap |")
+    found = [(root / name, technique) for technique in TECHNIQUES for name in DATA]
+    found = [(d, t, metrics) for d, t in found if (metrics := by_seed(d, t))]
+    print("| technique | data | seeds | technique test acc (%) | baseline test acc (%) | paired gain (points; per seed) | p (paired t) | share of teacher gap |")
     print("|---|---|---|---|---|---|---|---|")
-    for technique in TECHNIQUES:
-        for name in DATA:
-            if (row := rows(root / name, technique)) is not None:
-                print(row)
+    print("\n".join(accuracy_row(*row) for row in found))
+    print("\n| technique | data | test loss | baseline test loss | test ECE | baseline test ECE |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(calibration_row(*row) for row in found))
 
 
 def main() -> None:
@@ -115,7 +131,7 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--techniques", nargs="+", default=list(TECHNIQUES), choices=list(TECHNIQUES))
     parser.add_argument("--seeds", default="1,2,3,4,5")
-    parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run (run only)")
+    parser.add_argument("--overrides", nargs="+", default=[], help="more Hydra overrides for every run (run only)")
     args = parser.parse_args()
     if args.command == "run":
         run(args.directory, args.data, args.techniques, args.seeds, args.overrides)
