@@ -47,25 +47,31 @@ def write(directory: Path, seed: int = 0) -> None:
 SEQUENCE = dict(kind="sequence", weak_shift=0.125, strong_shift=0.5, strong_zoom=0.3, feature_drop=0.25)
 """Circular shifts of up to 4 (weak) / 16 (strong) of the 32 samples, amplitude 1 +- 0.3, an 8-sample window zeroed."""
 
+NO_ALIGNMENT = dict(distribution_alignment=False)
 VARIANTS = {
-    "labeled only (lambda_u=0)": dict(lambda_u=0.0),
-    "preset (noise; drop 20%)": dict(),
-    "no augmentation": dict(augment=dict(weak_noise=0, strong_noise=0, feature_drop=0)),
-    "preset + label smoothing 0.2": dict(label_smoothing=0.2),
-    "sequence views": dict(augment=SEQUENCE),
-    "sequence views, lambda_u=0": dict(augment=SEQUENCE, lambda_u=0.0),
+    "labeled only (lambda_u=0)": dict(lambda_u=0.0, **NO_ALIGNMENT),
+    "no augmentation": dict(augment=dict(weak_noise=0, strong_noise=0, feature_swap=0), **NO_ALIGNMENT),
+    "preset + label smoothing 0.2": dict(label_smoothing=0.2, **NO_ALIGNMENT),
+    "sequence views": dict(augment=SEQUENCE, **NO_ALIGNMENT),
+    "sequence views, lambda_u=0": dict(augment=SEQUENCE, lambda_u=0.0, **NO_ALIGNMENT),
+    "tabular views (swap 30%, noise)": dict(**NO_ALIGNMENT),
+    "tabular views + alignment": dict(),
+    "sequence views + alignment": dict(augment=SEQUENCE),
 }
-"""Variants: ``augment`` keys over the preset's, ``lambda_u``, ``label_smoothing`` of the labeled term."""
+"""Variants over the preset (tfexp/conf/technique/semisup.yaml, whose views for these flat rows
+are the tabular ones): ``augment`` keys, ``lambda_u``, ``distribution_alignment``, and
+``label_smoothing`` of the labeled term."""
 
 
-def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40, labeled_fraction: float = 0.1) -> None:
+def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40, labeled_fraction: float = 0.1, only: str = "") -> None:
     import keras
     import tensorflow as tf
     from omegaconf import OmegaConf
     from tfexp_semisup.augment import augmenters
-    from tfexp_semisup.fixmatch import FixMatch
+    from tfexp_semisup.fixmatch import DistributionAlignment, FixMatch
     from tfexp_semisup.pseudo_labels import pool_stats
 
+    from tfexp.calibration import expected_calibration_error
     from tfexp.losses import SmoothedSparseCrossentropy
 
     def load(split):
@@ -76,6 +82,8 @@ def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40
     preset = OmegaConf.load(Path(__file__).parents[1] / "tfexp/conf/technique/semisup.yaml")
     for seed in seeds:
         for name, variant in VARIANTS.items():
+            if only and not any(part in name for part in only.split(",")):
+                continue
             keras.utils.set_random_seed(seed)
             rng = np.random.default_rng(seed)
             labeled = rng.random(len(y)) < labeled_fraction
@@ -83,7 +91,8 @@ def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40
                                       keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(0.1), keras.layers.Dense(len(CLASSES))])
             weak, strong = augmenters((x.shape[1],), OmegaConf.merge(preset.augment, variant.get("augment", {})))
             smoothing = SmoothedSparseCrossentropy(len(CLASSES), label_smoothing=variant.get("label_smoothing", 0.0))
-            trainer = FixMatch(model, weak, strong, preset.threshold, variant.get("lambda_u", preset.lambda_u), labeled_loss=smoothing)
+            align = DistributionAlignment(len(CLASSES)) if variant.get("distribution_alignment", preset.distribution_alignment) else None
+            trainer = FixMatch(model, weak, strong, preset.threshold, variant.get("lambda_u", preset.lambda_u), labeled_loss=smoothing, align=align)
             trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
             batch = 32
             train = tf.data.Dataset.zip((
@@ -94,7 +103,7 @@ def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40
             curve = []
             for _ in range(steps // every):
                 trainer.fit(train, epochs=1, steps_per_epoch=every, verbose=0)
-                stats = pool_stats(model, pool, preset.threshold, CLASSES)
+                stats = pool_stats(model, pool, preset.threshold, CLASSES, align)
                 curve.append((stats.get("accuracy", float("nan")), stats["mask_rate"], stats["pool_accuracy"]))
             probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(x_val, training=False)))
             test_accuracy = float((model(x_test, training=False).numpy().argmax(-1) == y_test).mean())
@@ -104,17 +113,14 @@ def diagnose(directory: Path, seeds=(1, 2, 3), steps: int = 240, every: int = 40
                   + "  ".join(f"{a:.2f}/{m:.2f}/{p:.2f}" for a, m, p in curve), flush=True)
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
-    """|accuracy - confidence| averaged over 10 equal-width confidence bins, weighted by size."""
-    confidence, correct = probs.max(-1), probs.argmax(-1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean() for b in range(bins) if (which == b).any()))
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("write", "diagnose"))
     parser.add_argument("directory", type=Path)
+    parser.add_argument("--only", default="", help="diagnose: the variants whose name contains one of these (comma-separated)")
+    parser.add_argument("--seeds", default="1,2,3")
     args = parser.parse_args()
-    {"write": write, "diagnose": diagnose}[args.command](args.directory)
+    if args.command == "write":
+        write(args.directory)
+    else:
+        diagnose(args.directory, seeds=tuple(int(s) for s in args.seeds.split(",")), only=args.only)

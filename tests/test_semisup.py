@@ -107,6 +107,45 @@ def test_fixmatch_mask_keeps_predictions_at_or_above_the_threshold():
     assert float(nothing) == 0.0 and float(keras.ops.sum(mask)) == 0
 
 
+def test_distribution_alignment_stops_confidence_in_an_over_predicted_class():
+    import keras
+
+    from tfexp_semisup.fixmatch import DistributionAlignment
+
+    align = DistributionAlignment(3, momentum=0.9)
+    favoured = np.array([[0.96, 0.02, 0.02]] * 6 + [[0.02, 0.96, 0.02], [0.02, 0.02, 0.96]], dtype="float32")  # the pool: mostly class 0
+    for _ in range(100):  # labeled batches: balanced
+        align.update(favoured, np.array([0, 1, 2]))
+    aligned = keras.ops.convert_to_numpy(align(favoured))
+    assert aligned[0, 0] < 0.95 < aligned[6, 1]  # class 0 loses its pass, the rare classes keep theirs
+    np.testing.assert_allclose(aligned.sum(axis=-1), 1, rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(align.label_mean), [1 / 3] * 3, rtol=1e-4)
+
+
+def test_curriculum_accepts_the_most_confident_share_of_each_predicted_class():
+    from tfexp_semisup.pseudo_labels import PseudoLabelTally, curriculum_thresholds
+
+    def identity_model(x, training=False):  # its logits are its inputs: softmax(log p) = p
+        return x
+
+    pool = [(np.log(PROBS), np.array([0, 0, 1, 2]))]  # predicted 0 (0.96, 0.5), 1 (0.95), 2 (0.8)
+    thresholds = curriculum_thresholds(identity_model, pool, 0.5, 3)
+    np.testing.assert_allclose(thresholds, [0.96, 0.95, 0.8], rtol=1e-4)
+    tally = PseudoLabelTally(thresholds - 1e-4, ["a", "b", "c"])
+    tally.add(PROBS, np.array([0, 0, 1, 2]))
+    assert tally.stats()["accepted"] == 3  # half of class 0 (its best), all of 1 and 2 (one each, rounded up)
+    assert np.isinf(curriculum_thresholds(identity_model, pool, 1.0, 4)[3])  # a class never predicted: none accepted
+
+
+def test_a_curriculum_round_accepts_its_share_of_the_pool_and_logs_calibration(tmp_path):
+    run = tiny_run(tmp_path, ["+experiment=semisup", "technique.curriculum=0.5", "technique.rounds=1", "trainer.verbose=0",
+                              "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"])
+    metrics = MlflowClient(store_uri(tmp_path)).get_run(run.tracker_refs["mlflow"]).data.metrics
+    pool = metrics["pseudo/accepted"] / metrics["pseudo/mask_rate"]
+    assert 0.5 <= metrics["pseudo/mask_rate"] <= 0.5 + 10 / pool  # half of each predicted class (10), rounded up
+    assert {"val_ece", "test_ece"} <= set(metrics)  # how far to trust the confidence the rounds read
+
+
 def test_pseudo_label_diagnostics_compare_with_the_hidden_labels():
     from tfexp_semisup.pseudo_labels import PseudoLabelTally
 
@@ -168,10 +207,22 @@ def test_augmenters_suit_the_data():
     assert any(isinstance(layer, keras.layers.RandomTranslation) for layer in weak.layers)
     assert any(isinstance(layer, keras.layers.RandomRotation) for layer in strong.layers)
     weak, strong = augmenters((64,), aug)
-    assert {type(layer).__name__ for layer in strong.layers} == {"FeatureDrop", "GaussianNoise"}
+    assert {type(layer).__name__ for layer in strong.layers} == {"FeatureSwap", "GaussianNoise"}
     x = np.ones((4, 64), dtype="float32")
     assert np.array_equal(keras.ops.convert_to_numpy(strong(x, training=False)), x)
     assert not np.array_equal(keras.ops.convert_to_numpy(strong(x, training=True)), x)
+
+
+def test_tabular_strong_view_swaps_features_between_rows():
+    import keras
+
+    from tfexp_semisup.augment import FeatureSwap
+
+    x = np.arange(256 * 8, dtype="float32").reshape(256, 8)  # every value is unique: where it came from shows
+    swapped = keras.ops.convert_to_numpy(FeatureSwap(0.3, seed=0)(x, training=True))
+    assert all(set(swapped[:, j]) <= set(x[:, j]) for j in range(8))  # each feature keeps its own values
+    changed = (swapped != x).mean()
+    assert 0.25 < changed < 0.35  # 30% drawn (2048 draws: +-1%), less those that drew their own row
 
 
 def test_sequence_views_shift_scale_and_cut_a_window():
@@ -205,7 +256,8 @@ def test_sequence_views_shift_scale_and_cut_a_window():
     [("technique.method=mixmatch", "technique.method"), ("technique.labeled_fraction=1.5", "technique.labeled_fraction"),
      ("technique.threshold=2", "technique.threshold"), ("+technique.thresold=0.9", "technique.thresold"),
      ("technique.augment.feature_drop=1", "technique.augment.feature_drop"),
-     ("technique.diagnostic_examples=0", "technique.diagnostic_examples"), ("technique.augment.kind=audio", "technique.augment.kind")],
+     ("technique.diagnostic_examples=0", "technique.diagnostic_examples"), ("technique.augment.kind=audio", "technique.augment.kind"),
+     ("technique.curriculum=0", "technique.curriculum"), ("technique.augment.feature_swap=1", "technique.augment.feature_swap")],
 )
 def test_bad_technique_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

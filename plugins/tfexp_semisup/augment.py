@@ -3,9 +3,10 @@
 What an input is decides its views (``augment.kind``; ``auto`` goes by rank): images (H, W, C)
 get geometric layers (no flips: a mirrored digit is another digit); sequences (length[,
 channels]) a circular shift, and in the strong view amplitude scaling and a zeroed window;
-tabular vectors lose a random share of their features in the strong view. Every view gets
-Gaussian noise. On 1D signals the tabular views (noise, feature drop) made FixMatch worse than
-its labeled-only baseline while shifts and scaling did not (experiments/semisup.md).
+tabular vectors swap a random share of their features with other rows of the batch in the
+strong view (SCARF). Every view gets Gaussian noise. On 1D signals zeroing features made
+FixMatch worse than its labeled-only baseline while shifts and scaling did not
+(experiments/semisup.md).
 """
 
 from __future__ import annotations
@@ -29,6 +30,27 @@ class FeatureDrop(keras.layers.Layer):
             return inputs
         keep = keras.random.uniform(keras.ops.shape(inputs), seed=self.seed_generator) >= self.rate
         return inputs * keras.ops.cast(keep, inputs.dtype)
+
+
+class FeatureSwap(keras.layers.Layer):
+    """SCARF's corruption (Bahri et al. 2022) while training: each feature of each row, with
+    probability ``rate``, takes that feature's value from a random row of the batch. A swapped
+    value is drawn from the feature's own distribution, so it stays a plausible value of it
+    (zeroing a standardized feature sets it to its mean, which may never occur)."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training or not self.rate:
+            return inputs
+        ops = keras.ops
+        shape = ops.shape(inputs)
+        donors = keras.random.randint(shape, 0, shape[0], seed=self.seed_generator)
+        swapped = ops.take_along_axis(inputs, donors, axis=0)
+        return ops.where(keras.random.uniform(shape, seed=self.seed_generator) < self.rate, swapped, inputs)
 
 
 def is_image(input_shape: tuple[int, ...]) -> bool:
@@ -100,8 +122,10 @@ def augmenters(input_shape: tuple[int, ...], aug) -> tuple[keras.Sequential, ker
             strong.append(layers.RandomRotation(aug.strong_rotation, fill_mode="constant"))
         if aug.strong_zoom:
             strong.append(layers.RandomZoom(aug.strong_zoom, fill_mode="constant"))
-    if aug.feature_drop and kind != "sequence":
+    if aug.feature_drop and kind == "image":
         strong.append(FeatureDrop(aug.feature_drop))
+    if aug.feature_swap and kind == "tabular":
+        strong.append(FeatureSwap(aug.feature_swap))
     if aug.weak_noise:
         weak.append(layers.GaussianNoise(aug.weak_noise))
     if aug.strong_noise:

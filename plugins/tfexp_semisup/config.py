@@ -19,7 +19,7 @@ METHODS = ("pseudo_label", "fixmatch", "autoencoder")
 @dataclass
 class AugmentConfig:
     """FixMatch's two views: geometric for images, shifts and scaling for sequences, feature
-    drop for tabular inputs; every input gets noise."""
+    swap for tabular inputs; every input gets noise."""
 
     kind: str = "auto"
     """auto (by input rank: (H, W, C) image, (length, channels) sequence, (features,) tabular)
@@ -36,8 +36,10 @@ class AugmentConfig:
     """Standard deviation of Gaussian noise added to the weak view."""
     strong_noise: float = 0.1
     feature_drop: float = 0.2
-    """Share of input features (pixels) the strong view sets to zero; sequences: the length
-    of the window it zeroes, as a fraction of the length."""
+    """Images: share of pixels the strong view sets to zero; sequences: the length of the
+    window it zeroes, as a fraction of the length."""
+    feature_swap: float = 0.3
+    """Tabular: share of a row's features the strong view takes from other rows of the batch."""
 
 
 @dataclass
@@ -54,10 +56,16 @@ class SemisupConfig:
     """Confidence a prediction needs to become a pseudo-label (pseudo_label, fixmatch)."""
     rounds: int = 3
     """pseudo_label: label-and-retrain rounds after the supervised start."""
+    curriculum: Optional[float] = None
+    """pseudo_label: instead of ``threshold``, accept in round r of R the most confident
+    ``curriculum * r / R`` of the pool examples predicted as each class (null: the threshold)."""
     lambda_u: float = 1.0
     """fixmatch: weight of the unlabeled consistency loss."""
     mu: int = 7
     """fixmatch: unlabeled examples per labeled example in a batch."""
+    distribution_alignment: bool = True
+    """fixmatch: align the weak view's probabilities to the labeled class marginal before the
+    threshold (ReMixMatch), so the pseudo-labels cannot collapse onto one class."""
     diagnostic_examples: Optional[int] = 4096
     """fixmatch: pool examples the per-epoch ``pseudo/*`` diagnostics predict (null: the whole pool)."""
     pretrain_epochs: Optional[int] = None
@@ -85,6 +93,7 @@ def checked_config(node: DictConfig) -> DictConfig:
     _check(cfg.labels_per_class is None or cfg.labels_per_class >= 1, "labels_per_class", "null or an integer >= 1", cfg.labels_per_class)
     _check(0 <= cfg.threshold <= 1, "threshold", "a confidence between 0 and 1", cfg.threshold)
     _check(cfg.rounds >= 1, "rounds", "an integer >= 1", cfg.rounds)
+    _check(cfg.curriculum is None or 0 < cfg.curriculum <= 1, "curriculum", "null or a share in (0, 1]", cfg.curriculum)
     _check(cfg.lambda_u >= 0, "lambda_u", "a weight >= 0", cfg.lambda_u)
     _check(cfg.mu >= 1, "mu", "an integer >= 1", cfg.mu)
     _check(cfg.diagnostic_examples is None or cfg.diagnostic_examples >= 1, "diagnostic_examples", "null or an integer >= 1", cfg.diagnostic_examples)
@@ -94,6 +103,7 @@ def checked_config(node: DictConfig) -> DictConfig:
     _check(cfg.reconstructions >= 0, "reconstructions", "an integer >= 0", cfg.reconstructions)
     for key in ("weak_shift", "strong_shift", "strong_rotation", "strong_zoom", "weak_noise", "strong_noise"):
         _check(cfg.augment[key] >= 0, f"augment.{key}", "a number >= 0", cfg.augment[key])
-    _check(0 <= cfg.augment.feature_drop < 1, "augment.feature_drop", "a fraction in [0, 1)", cfg.augment.feature_drop)
+    for key in ("feature_drop", "feature_swap"):
+        _check(0 <= cfg.augment[key] < 1, f"augment.{key}", "a fraction in [0, 1)", cfg.augment[key])
     _check(cfg.augment.kind in ("auto", "image", "sequence", "tabular"), "augment.kind", "auto, image, sequence or tabular", cfg.augment.kind)
     return cfg

@@ -25,16 +25,42 @@ def consistency_loss(logits_strong, probs_weak, threshold: float):
     return ops.mean(per_example * mask), mask
 
 
+class DistributionAlignment(keras.layers.Layer):
+    """ReMixMatch's distribution alignment (Berthelot et al. 2020): the weak view's class
+    probabilities times (class marginal of the labeled batches) / (mean prediction on the
+    pool), renormalized; both are running means over about ``1 / (1 - momentum)`` steps. A
+    class the model over-predicts on the pool loses confidence until the pool's predicted
+    marginal matches the labels', so the pseudo-labels cannot pile onto one class."""
+
+    def __init__(self, num_classes: int, momentum: float = 0.99, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes, self.momentum = num_classes, momentum
+        uniform = keras.initializers.Constant(1.0 / num_classes)
+        # aggregation: each replica updates them in its step; the mirrored value is the mean
+        self.pool_mean = self.add_weight(shape=(num_classes,), initializer=uniform, trainable=False, aggregation="mean", name="pool_mean")
+        self.label_mean = self.add_weight(shape=(num_classes,), initializer=uniform, trainable=False, aggregation="mean", name="label_mean")
+
+    def update(self, probs_unlabeled, y_labeled) -> None:
+        for mean, batch in ((self.pool_mean, ops.mean(probs_unlabeled, axis=0)),
+                            (self.label_mean, ops.mean(ops.one_hot(ops.reshape(y_labeled, (-1,)), self.num_classes), axis=0))):
+            mean.assign(self.momentum * mean + (1 - self.momentum) * ops.cast(batch, mean.dtype))
+
+    def call(self, probs):
+        aligned = probs * ops.cast(self.label_mean / self.pool_mean, probs.dtype)
+        return aligned / ops.sum(aligned, axis=-1, keepdims=True)
+
+
 class FixMatch(keras.Model):
     """Trains ``classifier`` (shared weights) with FixMatch; validates it as is. The labeled
     term is ``labeled_loss`` (the classifier's compiled loss: ``trainer.label_smoothing`` and
-    ``trainer.class_weight`` apply to it)."""
+    ``trainer.class_weight`` apply to it). With ``align`` (a :class:`DistributionAlignment`)
+    the threshold and the targets read the aligned weak-view probabilities."""
 
-    def __init__(self, classifier, weak, strong, threshold: float, lambda_u: float, labeled_loss=None):
+    def __init__(self, classifier, weak, strong, threshold: float, lambda_u: float, labeled_loss=None, align=None):
         super().__init__(name="fixmatch")
         self.classifier, self.weak, self.strong = classifier, weak, strong
         self.labeled_loss = labeled_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        self.threshold, self.lambda_u = threshold, lambda_u
+        self.threshold, self.lambda_u, self.align = threshold, lambda_u, align
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.labeled_loss_tracker = keras.metrics.Mean(name="labeled_loss")
@@ -66,6 +92,9 @@ class FixMatch(keras.Model):
             logits_strong = logits[n_labeled + n_unlabeled :]
             labeled_loss = self.labeled_loss(y_labeled, logits_labeled)
             probs_weak = ops.softmax(ops.stop_gradient(logits_weak), axis=-1)
+            if self.align is not None:
+                self.align.update(probs_weak, y_labeled)
+                probs_weak = self.align(probs_weak)
             unlabeled_loss, mask = consistency_loss(logits_strong, probs_weak, self.threshold)
             loss = labeled_loss + self.lambda_u * unlabeled_loss
         self.optimizer.apply(tape.gradient(loss, variables), variables)
@@ -88,15 +117,16 @@ class FixMatch(keras.Model):
 class PoolDiagnostics(keras.callbacks.Callback):
     """Adds ``pseudo/*`` to each epoch's logs: what the classifier would pseudo-label in
     ``batches`` of the pool right now, checked against the hidden labels (a diagnostic,
-    never a target). Put it before the callback that records the logs."""
+    never a target), through the training step's distribution ``align``ment if any. Put it
+    before the callback that records the logs."""
 
-    def __init__(self, classifier, batches, threshold: float, class_names):
+    def __init__(self, classifier, batches, threshold: float, class_names, align=None):
         super().__init__()
-        self.classifier, self.batches, self.threshold, self.class_names = classifier, batches, threshold, class_names
+        self.classifier, self.batches, self.threshold, self.class_names, self.align = classifier, batches, threshold, class_names, align
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            stats = pool_stats(self.classifier, self.batches, self.threshold, self.class_names)
+            stats = pool_stats(self.classifier, self.batches, self.threshold, self.class_names, self.align)
             logs.update({f"pseudo/{k}": v for k, v in stats.items()})
 
 
@@ -115,13 +145,14 @@ def train_fixmatch(run, model, labeled, pool, callbacks, cfg) -> None:
     spec = labeled.spec
     with run.strategy.scope():
         weak, strong = augmenters(spec.input_shape, cfg.augment)
-        trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u, labeled_loss=model.loss)
+        align = DistributionAlignment(spec.num_outputs) if cfg.distribution_alignment else None
+        trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u, labeled_loss=model.loss, align=align)
         # The run's model's own optimizer: the checkpoints hold the model with it, not the wrapper.
         trainer.compile(optimizer=model.optimizer)
     seen = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
     if cfg.diagnostic_examples is not None:
         seen = seen.unbatch().take(cfg.diagnostic_examples).batch(INFERENCE_BATCH)
-    diagnostics = PoolDiagnostics(model, seen, cfg.threshold, spec.class_names)
+    diagnostics = PoolDiagnostics(model, seen, cfg.threshold, spec.class_names, align)
     run.fit(
         trainer, stage="fixmatch", saves=model, prefix="",
         train=fixmatch_dataset(

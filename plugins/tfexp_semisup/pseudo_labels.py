@@ -12,12 +12,14 @@ import re
 import numpy as np
 
 
-def confident_pseudo_labels(probs, threshold: float):
+def confident_pseudo_labels(probs, threshold):
     """``(labels, mask)``: the arg-max class of each row and 1.0 where its probability
-    reaches ``threshold`` (``>=``), else 0.0."""
+    reaches ``threshold`` (``>=``; a number, or one per class: the predicted class's), else 0.0."""
     from keras import ops
 
     labels = ops.argmax(probs, axis=-1)
+    if not np.isscalar(threshold):
+        threshold = ops.take(ops.convert_to_tensor(threshold, probs.dtype), labels)
     mask = ops.cast(ops.max(probs, axis=-1) >= threshold, "float32")
     return labels, mask
 
@@ -32,6 +34,25 @@ def probabilities(model, x) -> np.ndarray:
     import keras
 
     return keras.ops.convert_to_numpy(keras.ops.softmax(model(x, training=False), axis=-1))
+
+
+def curriculum_thresholds(model, batches, share: float, num_classes: int) -> np.ndarray:
+    """Per class, the confidence of the most confident ``share`` of the pool examples the
+    model predicts as that class (inf where it predicts none): as thresholds, they accept
+    each class's top ``share``, so no class gets in on confidence alone (one streaming
+    pass over ``batches`` of ``(x, hidden_y)``, keeping two numbers per example)."""
+    confidences, predicted = [], []
+    for x, _ in batches:
+        probs = probabilities(model, x)
+        confidences.append(probs.max(axis=-1))
+        predicted.append(probs.argmax(axis=-1))
+    confidence, predicted = np.concatenate(confidences), np.concatenate(predicted)
+    thresholds = np.full(num_classes, np.inf, dtype="float32")
+    for c in range(num_classes):
+        mine = np.sort(confidence[predicted == c])[::-1]
+        if keep := int(np.ceil(share * len(mine))):
+            thresholds[c] = mine[keep - 1]
+    return thresholds
 
 
 def metric_safe(name: str) -> str:
@@ -73,9 +94,11 @@ class PseudoLabelTally:
         return stats
 
 
-def pool_stats(model, batches, threshold: float, class_names) -> dict[str, float]:
-    """The tally of ``model``'s pseudo-labels over ``batches`` of ``(x, hidden_y)``: one streaming pass."""
+def pool_stats(model, batches, threshold: float, class_names, align=None) -> dict[str, float]:
+    """The tally of ``model``'s pseudo-labels over ``batches`` of ``(x, hidden_y)``: one
+    streaming pass; ``align`` maps the probabilities first (FixMatch's distribution alignment)."""
     tally = PseudoLabelTally(threshold, class_names)
     for x, hidden_y in batches:
-        tally.add(probabilities(model, x), hidden_y)
+        probs = probabilities(model, x)
+        tally.add(probs if align is None else np.asarray(align(probs)), hidden_y)
     return tally.stats()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfexp_semisup.fitting import fit_stage
-from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, PseudoLabelTally, probabilities
+from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, PseudoLabelTally, curriculum_thresholds, probabilities
 
 
 def label_pool(model, batches, tally: PseudoLabelTally, path: Path) -> int:
@@ -76,8 +76,12 @@ def train_pseudo_label(run, model, labeled, pool, callbacks, cfg) -> None:
     # with their final weights) and continues the one it was in.
     fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks, stage="round-0")
     for round_ in range(1, cfg.rounds + 1):
-        tally = PseudoLabelTally(cfg.threshold, labeled.spec.class_names)
-        accepted = label_pool(model, run.dataset("train", data=pool, batch_size=INFERENCE_BATCH), tally, path)
+        batches = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
+        threshold = cfg.threshold
+        if cfg.curriculum is not None:  # round r of R accepts the top curriculum * r / R of each class
+            threshold = curriculum_thresholds(model, batches, cfg.curriculum * round_ / cfg.rounds, labeled.spec.num_outputs)
+        tally = PseudoLabelTally(threshold, labeled.spec.class_names)
+        accepted = label_pool(model, batches, tally, path)
         run.log_metrics({f"pseudo/{k}": v for k, v in tally.stats().items()}, step=round_)
         train = round_training_set(run, labeled, path, accepted)
         fit_stage(run, model, train, callbacks, stage=f"round-{round_}", initial_epoch=round_ * epochs)
