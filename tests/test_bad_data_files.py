@@ -82,3 +82,11 @@ def test_every_class_present_gives_no_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="tfexp.data"):
         loaded(write_tables(tmp_path / "data", "csv"))
     assert not [r for r in caplog.records if "never occur" in r.getMessage()]
+
+
+def test_a_training_file_with_fewer_rows_than_a_batch_is_refused_in_one_line(tmp_path):
+    overrides = write_tables(tmp_path / "data", "csv", files_per_split=1)
+    rewrite(tmp_path / "data" / "train-0.csv", lambda frame: frame.head(5))
+    assert loaded(overrides).spec.size("train") == 5  # small CSV files are counted up front
+    message = failed(tmp_path, overrides, "trainer.batch_size=32 is larger than the training split")
+    assert "(5 examples); use trainer.batch_size=5 or less" in message

@@ -85,9 +85,16 @@ class CsvData(TabularData):
         return unique_columns(header, path, "csv")
 
     def count(self, split):
-        if not any(_has_row(path) for path in self.files(split)):
+        """Counted for files up to ``SMALL_FILES_BYTES`` (so a batch larger than the split is
+        refused up front); larger ones are only checked to have a row."""
+        files = self.files(split)
+        if sum(os.path.getsize(f) for f in files) <= SMALL_FILES_BYTES:
+            rows = sum(_rows(path) for path in files)
+        else:
+            rows = None if any(_has_row(path) for path in files) else 0
+        if rows == 0:
             raise self.empty(split)
-        return None  # only a full read would tell
+        return rows
 
     def read(self, filename):
         import tensorflow as tf
@@ -175,9 +182,16 @@ def _has_row(path: str) -> bool:
         return any(line.strip() for line in f)
 
 
-CLASS_CHECK_BYTES = 16 * 2**20
-"""Training files up to this size are read once at start, to warn about a class no row has;
-larger ones are not read twice (their bad records still fail in one line, when training reads them)."""
+def _rows(path: str) -> int:
+    with open(path) as f:
+        f.readline()  # the header
+        return sum(1 for line in f if line.strip())
+
+
+SMALL_FILES_BYTES = 16 * 2**20
+"""Files up to this size (per split) are read once at start: CSV rows are counted and a class no
+training row has is warned about; larger ones are not read twice (their bad records still fail
+in one line, when training reads them)."""
 
 
 def prepared(data: TabularData) -> TabularData:
@@ -197,7 +211,7 @@ def prepared(data: TabularData) -> TabularData:
 def warn_missing_classes(data: TabularData) -> None:
     """A class that no training row has cannot be learned: warn, naming the label column."""
     files = data.files("train")
-    if data.cfg.task != "multiclass" or sum(os.path.getsize(f) for f in files) > CLASS_CHECK_BYTES:
+    if data.cfg.task != "multiclass" or sum(os.path.getsize(f) for f in files) > SMALL_FILES_BYTES:
         return
     from tfexp.data.reading import label_counts
 
