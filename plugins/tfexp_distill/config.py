@@ -14,8 +14,9 @@ from tfexp.errors import ConfigError
 @dataclass
 class DistillConfig:
     name: str = "distill"
-    teacher: Optional[str] = None
-    """Reuse this teacher (``runs:/``, ``models:/``, ``.keras`` file, SavedModel dir); null trains one."""
+    teacher: Any = None
+    """Reuse this teacher (``runs:/``, ``models:/``, ``.keras`` file, SavedModel dir), or a list
+    of them, distilled as one teacher whose logits are their mean; null trains one."""
     teacher_model: Any = None
     """The model config of a teacher trained here (a ``model`` group config: name + its keys)."""
     teacher_learning_rate: Optional[float] = None
@@ -30,6 +31,11 @@ class DistillConfig:
     output directory (false: run it on every batch, e.g. when a plugin augments inputs randomly)."""
 
 
+def teacher_sources(teacher) -> list:
+    """``technique.teacher`` as a list: one source, or an ensemble's."""
+    return [teacher] if isinstance(teacher, str) else list(teacher)
+
+
 def check_distill_config(node: DictConfig) -> DictConfig:
     """``node`` typed against :class:`DistillConfig`, or a :class:`ConfigError` naming the key."""
     cfg = check_schema(node, DistillConfig, "technique")
@@ -42,8 +48,9 @@ def check_distill_config(node: DictConfig) -> DictConfig:
         )
     if cfg.teacher_learning_rate is not None and not cfg.teacher_learning_rate > 0:
         raise ConfigError(f"technique.teacher_learning_rate={cfg.teacher_learning_rate} is invalid: expected a number > 0, or null to use trainer.learning_rate.")
-    if cfg.teacher is not None and not cfg.teacher.strip():
-        raise ConfigError("technique.teacher is empty: give runs:/<run_id>/model, models:/<name>/<version>, a .keras path, or null to train a teacher.")
+    if cfg.teacher is not None and not (teacher_sources(cfg.teacher) and all(isinstance(t, str) and t.strip() for t in teacher_sources(cfg.teacher))):
+        raise ConfigError(f"technique.teacher={cfg.teacher} is empty: give runs:/<run_id>/model, models:/<name>/<version>, a .keras path, "
+                          "a list of them ([runs:/<a>/teacher,runs:/<b>/teacher]: their logits are averaged), or null to train a teacher.")
     if cfg.teacher is None and not (isinstance(cfg.teacher_model, DictConfig) and isinstance(cfg.teacher_model.get("name"), str)):
         raise ConfigError(
             "technique.teacher_model needs a model config to train a teacher: choose one with "

@@ -28,6 +28,27 @@ def is_tracker_uri(source: str) -> bool:
     return bool(sep) and scheme.isalpha() and len(scheme) > 1
 
 
+def load_teachers(run, sources: list[str], input_shape: tuple[int, ...]) -> LoadedTeacher:
+    """One teacher, or for several their :func:`ensemble` (the run ids joined by commas)."""
+    if len(sources) == 1:
+        return load_teacher(run, sources[0], input_shape)
+    loaded = [load_teacher(run, source, input_shape) for source in sources]
+    run_ids = ",".join(teacher.run_id for teacher in loaded if teacher.run_id)
+    return LoadedTeacher(ensemble([teacher.model for teacher in loaded], input_shape), run_ids or None)
+
+
+def ensemble(teachers: list, input_shape: tuple[int, ...]):
+    """One model whose logits are the mean of the ``teachers``' logits. At temperature T its
+    softened prediction is the normalized geometric mean of theirs, softmax(mean(z) / T); the
+    mean of the probabilities would be no logits at all (only its log is, and only at T = 1).
+    A model like any teacher: evaluated, cached and distilled as one."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    logits = keras.layers.Average(dtype="float32")([teacher(inputs) for teacher in teachers])
+    return keras.Model(inputs, logits, name=f"ensemble_of_{len(teachers)}_teachers")
+
+
 def load_teacher(run, source: str, input_shape: tuple[int, ...]) -> LoadedTeacher:
     """Load ``source``; any failure becomes one :class:`ConfigError` line that says what to give."""
     import tfexp.losses  # noqa: F401  (registers the loss a tfexp model compiled with label smoothing or class weights has)

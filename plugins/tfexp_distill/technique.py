@@ -33,16 +33,18 @@ class Distill:
     def tfexp_build_model(self, run, data):
         """Student: whatever builds the run's model (the core, or another plugin); teacher
         loaded or built, checked before any training."""
-        from tfexp_distill.teacher import check_teacher_fits, load_teacher
+        from tfexp_distill.config import teacher_sources
+        from tfexp_distill.teacher import check_teacher_fits, load_teachers
 
         spec = data.spec
         if spec.task != "multiclass":
             raise ConfigError(f"technique=distill needs a multiclass dataset; data={run.cfg.data.name} is {spec.task}. Choose e.g. data=digits.")
         student = yield
         if self.cfg.teacher:
-            loaded = load_teacher(run, self.cfg.teacher, spec.input_shape)
+            sources = teacher_sources(self.cfg.teacher)
+            loaded = load_teachers(run, sources, spec.input_shape)
             self.teacher = loaded.model
-            run.set_tags({"tfexp.distill.teacher": self.cfg.teacher, **({"tfexp.distill.teacher_run_id": loaded.run_id} if loaded.run_id else {})})
+            run.set_tags({"tfexp.distill.teacher": ", ".join(sources), **({"tfexp.distill.teacher_run_id": loaded.run_id} if loaded.run_id else {})})
         else:
             model_spec = run.registry.get("model", self.cfg.teacher_model.name)
             self.teacher = model_spec.build(self.cfg.teacher_model, spec.input_shape, spec.num_outputs)
