@@ -11,10 +11,11 @@ import pytest
 from mlflow import MlflowClient
 
 from test_data_sources import write_tables
+from tfexp import hookimpl
 from tfexp.checkpoint import CheckpointState
 from tfexp.config import validate
 from tfexp.errors import ConfigError
-from tfexp.testing import compose, store_uri, tiny_run
+from tfexp.testing import compose, resume_run, store_uri, tiny_run
 
 SHORT = ["debug.trainer.steps_per_epoch=5", "debug.trainer.verbose=0", "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"]
 
@@ -53,6 +54,45 @@ def test_early_stopping_stops_restores_the_best_epoch_and_records_it(tmp_path):
     assert run.objective == val_loss[0]  # the sweep objective is the kept weights' value
     assert any("early stopping: stopped after epoch 2" in line for line in run.summary)
     assert CheckpointState.read(run.output_dir).finished[""]["epoch"] == 4  # resume= does not train it again
+
+
+class StopAfterEpoch:
+    """A plugin that preempts the run after ``epoch`` (as SIGTERM would): the run is KILLED at
+    the next batch, with the checkpoint of that epoch."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    @hookimpl
+    def tfexp_before_fit(self, run, model):
+        import keras
+
+        stop_at = self.epoch
+
+        class Preempt(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == stop_at:
+                    run.info["preempted"] = True
+
+        return [Preempt()]
+
+
+def test_early_stopping_counts_patience_on_after_resume_and_restores_the_best_epoch_before_the_kill(tmp_path):
+    # As above, epoch 0 stays the best; patience 2 stops after epoch 2. Killed after epoch 1,
+    # a resume that forgot the state would start counting again and keep a later epoch.
+    early = ["trainer.early_stopping.monitor=val_loss", "trainer.early_stopping.mode=max", "trainer.early_stopping.patience=2"]
+    with pytest.raises(KeyboardInterrupt):
+        tiny_run(tmp_path, [*SHORT, "debug.trainer.epochs=5", "trainer.learning_rate=0.01", *early, "sweep.objective=val_loss"],
+                 plugins=[StopAfterEpoch(1)])
+    run_dir = tmp_path / "outputs"
+    saved = CheckpointState.read(run_dir).early_stopping
+    assert (saved["best_epoch"], saved["wait"]) == (0, 1) and (run_dir / "checkpoints" / saved["weights"]).is_file()
+    run = resume_run(tmp_path, run_dir)
+    val_loss = run.history["val_loss"]
+    assert len(val_loss) == 3  # epochs 0-1 before the kill, 2 after it: patience ran out there
+    assert logged(tmp_path, run, "early_stopping/stopped_epoch") == [2] and logged(tmp_path, run, "early_stopping/best_epoch") == [0]
+    assert run.evaluate(run.model, "val")["loss"] == pytest.approx(val_loss[0], rel=1e-4)  # epoch 0's weights, saved before the kill
+    assert run.objective == val_loss[0]
 
 
 def test_class_weight_auto_comes_from_the_label_counts(tmp_path):

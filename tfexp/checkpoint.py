@@ -69,6 +69,10 @@ class CheckpointState:
     (a kill while they closed must not export a second time)."""
     completed: bool = False
     """The run FINISHED: evaluated and exported (``resume=`` only trains it longer)."""
+    early_stopping: dict = field(default_factory=dict)
+    """The stage's early stopping at this checkpoint (best value, epoch and logs, epochs
+    waited; ``weights``: the file of its best weights beside the checkpoint), so that a
+    resumed stage goes on counting patience from where it was (tfexp.trainer.EarlyStop)."""
 
     @classmethod
     def read(cls, run_dir: Path) -> CheckpointState | None:
@@ -113,6 +117,9 @@ def verify_files(state: CheckpointState) -> None:
 
     import tensorflow as tf
 
+    if weights := state.early_stopping.get("weights"):
+        if not os.path.isfile(path := os.path.join(os.path.dirname(state.path), weights)):
+            raise DamagedCheckpoint(path, "missing")
     for prefix in {state.path, *(done["path"] for done in state.finished.values())}:
         index, data = f"{prefix}.index", sorted(glob.glob(f"{glob.escape(prefix)}.data-*"))
         for path in (index, *(data or [f"{prefix}.data-00000-of-00001"])):
@@ -149,11 +156,37 @@ def save_checkpoint(run, model, epoch: int, stage: str = "") -> CheckpointState:
     name = f"{stage}-epoch-{epoch}" if stage else f"epoch-{epoch}"
     path = _trackable(model).write(str(directory / name))
     previous = CheckpointState.read(run.output_dir)
-    _commit(run, CheckpointState(epoch, path, dict(run.tracker_refs), stage, previous.finished if previous else {}, history=run.history))
+    _commit(run, CheckpointState(epoch, path, dict(run.tracker_refs), stage, previous.finished if previous else {}, history=run.history,
+                                 early_stopping=_early_stopping(run, stage, directory / f"{name}.best.npz")))
     for old in directory.glob("*epoch-*"):
         if not old.name.startswith(f"{name}."):
             old.unlink()
     return CheckpointState.read(run.output_dir)
+
+
+def _early_stopping(run, stage: str, weights_file: Path) -> dict:
+    """``stage``'s early stopping as ``tfexp.trainer.EarlyStop`` left it in ``run.info``, its
+    best weights written to ``weights_file`` (removed with the checkpoint it belongs to)."""
+    import numpy as np
+
+    current = run.info.get("early_stopping")
+    if not current or current["stage"] != stage:
+        return {}
+    state = {key: value for key, value in current.items() if key != "weights"}
+    if current["weights"] is not None:
+        np.savez(weights_file, *current["weights"])
+        state["weights"] = weights_file.name
+    return state
+
+
+def read_best_weights(state: CheckpointState) -> list | None:
+    """The best weights an :attr:`CheckpointState.early_stopping` names, in model order."""
+    if "weights" not in state.early_stopping:
+        return None
+    import numpy as np
+
+    with np.load(os.path.join(os.path.dirname(state.path), state.early_stopping["weights"])) as stored:
+        return [stored[f"arr_{i}"] for i in range(len(stored.files))]
 
 
 def finish_stage(run, model, stage: str, epochs: int) -> None:

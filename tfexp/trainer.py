@@ -145,7 +145,9 @@ class EarlyStop(keras.callbacks.EarlyStopping):
     """Keras' ``EarlyStopping`` on ``trainer.early_stopping``, which also records where it
     stopped: ``<prefix>early_stopping/stopped_epoch`` and ``best_epoch`` metrics, a summary
     line, and the best epoch's metrics as the ones ``run.metric`` (the sweep objective)
-    reads when the best weights are restored."""
+    reads when the best weights are restored. Its state goes into every checkpoint
+    (``run.info["early_stopping"]``, read by tfexp/checkpoint.py), so a stage resumed or
+    recovered from NaN counts patience on from there, with the best weights it had."""
 
     def __init__(self, run, stage: str, prefix: str):
         e = run.cfg.trainer.early_stopping
@@ -154,11 +156,29 @@ class EarlyStop(keras.callbacks.EarlyStopping):
         self.best_logs: dict[str, float] = {}
         self.warned = False
 
+    def on_train_begin(self, logs=None):
+        from tfexp.checkpoint import CheckpointState, read_best_weights
+
+        super().on_train_begin(logs)
+        state = CheckpointState.read(self.run.output_dir)
+        if state and state.stage == self.stage and state.epoch + 1 == self.run.initial_epoch and state.early_stopping:
+            saved = state.early_stopping
+            self.best, self.best_epoch, self.wait, self.best_logs = saved["best"], saved["best_epoch"], saved["wait"], saved["best_logs"]
+            self.best_weights = read_best_weights(state)
+        self.publish()
+
     def on_epoch_end(self, epoch, logs=None):
         before = self.best_epoch
         super().on_epoch_end(epoch, logs)
         if self.best_epoch != before or not self.best_logs:
             self.best_logs = {f"{self.prefix}{k}": float(v) for k, v in (logs or {}).items()}
+        self.publish()
+
+    def publish(self):
+        """What the next checkpoint of the stage keeps (it runs after this callback)."""
+        self.run.info["early_stopping"] = {"stage": self.stage, "best": None if self.best is None else float(self.best),
+                                           "best_epoch": self.best_epoch, "wait": self.wait, "best_logs": self.best_logs,
+                                           "weights": self.best_weights}
 
     def get_monitor_value(self, logs):
         value = (logs or {}).get(self.monitor)
