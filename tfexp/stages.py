@@ -111,12 +111,14 @@ def evaluate(run, model, split: str = "test", *, data: Any = None, batches: Any 
     """``model.evaluate`` on ``split`` of ``data`` (default: the run's) or on ``batches``;
     with a ``prefix``, logged as ``<prefix><split>_<name>`` at step ``trainer.epochs``. On
     class labels it has ``ece`` too (tfexp/calibration.py: one more inference pass)."""
+    from functools import partial
+
     from tfexp.calibration import batches_ece
 
     batches = batches if batches is not None else run.dataset(split, data=data)
     metrics = model.evaluate(batches, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in metrics.items()}
-    if run.data.spec.task == "multiclass" and (ece := batches_ece(model, batches, run.data.spec.num_outputs)) is not None:
+    if run.data.spec.task == "multiclass" and (ece := batches_ece(partial(model, training=False), batches, run.data.spec.num_outputs)) is not None:
         metrics["ece"] = ece
     if prefix:
         run.log_metrics({f"{prefix}{split}_{k}": v for k, v in metrics.items()}, step=run.cfg.trainer.epochs)
