@@ -16,9 +16,9 @@ import keras
 from tfexp.errors import ConfigError
 
 
-class FeatureDrop(keras.layers.Layer):
-    """Zeroes a random share of input features while training, without Dropout's rescaling
-    (an input is not an activation: its scale must stay that of the data)."""
+class FeatureCorruption(keras.layers.Layer):
+    """While training, each feature of each example is replaced (:meth:`replacement`) with
+    probability ``rate``."""
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -28,29 +28,28 @@ class FeatureDrop(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or not self.rate:
             return inputs
-        keep = keras.random.uniform(keras.ops.shape(inputs), seed=self.seed_generator) >= self.rate
-        return inputs * keras.ops.cast(keep, inputs.dtype)
+        chosen = keras.random.uniform(keras.ops.shape(inputs), seed=self.seed_generator) < self.rate
+        return keras.ops.where(chosen, self.replacement(inputs), inputs)
 
 
-class FeatureSwap(keras.layers.Layer):
-    """SCARF's corruption (Bahri et al. 2022) while training: each feature of each row, with
-    probability ``rate``, takes that feature's value from a random row of the batch. A swapped
-    value is drawn from the feature's own distribution, so it stays a plausible value of it
-    (zeroing a standardized feature sets it to its mean, which may never occur)."""
+class FeatureDrop(FeatureCorruption):
+    """Zeroes features, without Dropout's rescaling (an input is not an activation: its scale
+    must stay that of the data)."""
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.rate = rate
-        self.seed_generator = keras.random.SeedGenerator(seed)
+    def replacement(self, inputs):
+        return keras.ops.zeros_like(inputs)
 
-    def call(self, inputs, training=False):
-        if not training or not self.rate:
-            return inputs
-        ops = keras.ops
-        shape = ops.shape(inputs)
+
+class FeatureSwap(FeatureCorruption):
+    """SCARF's corruption (Bahri et al. 2022): a feature takes its value from a random row of
+    the batch. A swapped value is drawn from the feature's own distribution, so it stays a
+    plausible value of it (zeroing a standardized feature sets it to its mean, which may never
+    occur)."""
+
+    def replacement(self, inputs):
+        shape = keras.ops.shape(inputs)
         donors = keras.random.randint(shape, 0, shape[0], seed=self.seed_generator)
-        swapped = ops.take_along_axis(inputs, donors, axis=0)
-        return ops.where(keras.random.uniform(shape, seed=self.seed_generator) < self.rate, swapped, inputs)
+        return keras.ops.take_along_axis(inputs, donors, axis=0)
 
 
 def is_image(input_shape: tuple[int, ...]) -> bool:
