@@ -141,7 +141,7 @@ def tfexp_evaluate(run, model, data):
 
     metrics = evaluate(run, model)
     if data.spec.task == "multiclass":
-        log_classification_report(run, model, data)
+        metrics |= log_classification_report(run, model, data)  # test_ece
     return metrics
 
 
