@@ -108,6 +108,7 @@ def sweep(workdir: Path, pruner: str, seed: int, trials: int, extra: list[str], 
             "number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
             "pruned_after_epoch": pruned_at.get(t.number), "wall": ended - started, "cpu": cpu_at(samples, ended),
             "teacher_cpu_share": teacher_share(workdir, runs.get(t.number), samples),
+            "teacher_reused": t.number in runs and runs[t.number].data.tags.get("tfexp.distill.teacher", "").startswith("reused"),
         })
     return {
         "pruner": pruner, "seed": seed, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
@@ -143,10 +144,11 @@ def time_to_reach(row: dict, target: float) -> tuple[float, float] | None:
 
 def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) -> None:
     print(f"\n{trials} trials per sweep; extra overrides: {' '.join(extra) or '-'}\n")
-    print("| seed | pruner | wall s | CPU s | trials finished | best | trials pruned (after epoch) |\n|---|---|---|---|---|---|---|")
+    print("| seed | pruner | wall s | CPU s | trials finished | teachers trained | best | trials pruned (after epoch) |\n|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["seed"], r["pruner"] != "none")):
         finished = f"{len(r['trials'])}" + (" (stopped at the budget)" if r["stopped"] else "")
-        print(f"| {r['seed']} | {r['pruner']} | {r['wall']:.0f} | {r['cpu']:.0f} | {finished} | {r['best']:.4f} | {len(r['pruned'])} ({', '.join(map(str, r['pruned'])) or '-'}) |")
+        trained = sum(not t["teacher_reused"] for t in r["trials"])
+        print(f"| {r['seed']} | {r['pruner']} | {r['wall']:.0f} | {r['cpu']:.0f} | {finished} | {trained} | {r['best']:.4f} | {len(r['pruned'])} ({', '.join(map(str, r['pruned'])) or '-'}) |")
     shares = [t["teacher_cpu_share"] for r in rows for t in r["trials"] if t["state"] == "COMPLETE" and t["teacher_cpu_share"] is not None]
     if shares:
         print(f"\nteacher stage (and run set-up): median {statistics.median(shares):.0%} of a finished trial's CPU time ({len(shares)} trials)")

@@ -29,6 +29,12 @@ class DistillConfig:
     cache_teacher_logits: bool = True
     """Run the teacher once per example and store its logits with the examples under the run's
     output directory (false: run it on every batch, e.g. when a plugin augments inputs randomly)."""
+    reuse_teacher: bool = True
+    """In a sweep, reuse the teacher an earlier trial trained with the same teacher config
+    (:mod:`tfexp_distill.teacher_cache`); false: every run trains its own."""
+    teacher_cache_dir: Optional[str] = None
+    """Where trained teachers are kept for reuse; null: ``<hydra.sweep.dir>/teachers`` in a sweep,
+    none for a single run (give a directory to reuse teachers across runs and sweeps)."""
 
 
 def teacher_sources(teacher) -> list:

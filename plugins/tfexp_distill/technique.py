@@ -57,13 +57,11 @@ class Distill:
     def tfexp_run_fit(self, run, model, data, callbacks):
         """Stages ``teacher`` (unless loaded), ``baseline`` (optional) and ``student``, each
         through the core's ``run.fit``: checkpointed, resumable, preemptible."""
-        from tfexp.stages import skipped
+        from tfexp_distill.teacher_cache import train_or_reuse
 
         compile_like(run, self.teacher, model, data, self.cfg.teacher_learning_rate if self.teacher_trained_here else None)
         if self.teacher_trained_here:
-            run.fit(self.teacher, stage="teacher")
-            if not skipped(run, "teacher"):
-                run.log_model(self.teacher, "teacher")
+            train_or_reuse(run, self.teacher, lambda: self.train_teacher(run))
         run.evaluate(self.teacher, prefix="teacher/")
         if self.cfg.baseline:
             baseline = fresh_copy(run, model, data)
@@ -72,6 +70,13 @@ class Distill:
             self.baseline_test = run.evaluate(baseline, prefix="baseline/")
         distill(run, model, self.teacher, data, self.cfg, callbacks)
         return run.history
+
+    def train_teacher(self, run) -> None:
+        from tfexp.stages import skipped
+
+        run.fit(self.teacher, stage="teacher")
+        if not skipped(run, "teacher"):
+            run.log_model(self.teacher, "teacher")
 
     @hookimpl(wrapper=True)
     def tfexp_evaluate(self, run, model, data):
