@@ -64,6 +64,11 @@ def tfexp_fit_stage(run, model, stage, train, val, epochs, steps_per_epoch, call
 
 
 @hookimpl(trylast=True)
+def tfexp_evaluate_stage(run, model, batches):
+    return model.evaluate(batches, verbose=0, return_dict=True)
+
+
+@hookimpl(trylast=True)
 def tfexp_evaluate(run, model, data):
     metrics = model.evaluate(run.dataset("test"), verbose=0, return_dict=True)
     if data.spec.task == "multiclass":

@@ -6,7 +6,8 @@ Hooks fire in this order during one run (see docs/design.md):
 2. ``tfexp_configure`` -> ``tfexp_before_run`` -> ``tfexp_after_strategy_created``
    -> ``tfexp_build_data`` -> ``tfexp_build_model`` -> ``tfexp_before_compile``
    -> ``tfexp_before_fit`` -> ``tfexp_run_fit`` (each ``run.fit`` stage in it fires
-   ``tfexp_fit_stage``, which fires ``tfexp_on_epoch_end``)
+   ``tfexp_fit_stage``, which fires ``tfexp_on_epoch_end``; each ``run.evaluate``
+   fires ``tfexp_evaluate_stage``)
    -> ``tfexp_after_fit`` -> ``tfexp_evaluate`` -> ``tfexp_export_model``
 3. on failure ``tfexp_on_run_error`` (then the error is re-raised);
    always ``tfexp_after_run`` (from ``finally``).
@@ -125,6 +126,13 @@ def tfexp_fit_stage(run: Run, model: keras.Model, stage: str, train: Any, val: A
     """Run one stage's loop from ``run.initial_epoch`` to ``epochs`` (``train``/``val``:
     batches, None for the run's splits) and return True. Strategies implement it (the
     default is ``model.fit``); techniques call ``run.fit`` instead."""
+
+
+@hookspec(firstresult=True)
+def tfexp_evaluate_stage(run: Run, model: keras.Model, batches: Any) -> dict[str, float] | None:
+    """Evaluate ``model`` on ``batches`` (a technique's ``run.evaluate``: a teacher, a
+    baseline) and return its metrics. Strategies implement it (the default is
+    ``model.evaluate``); techniques call ``run.evaluate`` instead."""
 
 
 @hookspec

@@ -1,10 +1,14 @@
-"""Sparse categorical cross-entropy with label smoothing and class weights.
+"""Losses and loss metrics for every strategy's loop.
 
-Keras 3.15's ``SparseCategoricalCrossentropy`` has no ``label_smoothing`` (only the
-one-hot ``CategoricalCrossentropy`` has), and ``fit(class_weight=...)`` reaches only the
-stages whose batches are plain ``(inputs, labels)``: a loss that weighs each example by
-its class applies wherever a technique uses the compiled loss (a Distiller's hard-label
-term too), in every strategy's loop.
+:class:`SmoothedSparseCrossentropy`: sparse categorical cross-entropy with label smoothing
+and class weights. Keras 3.15's ``SparseCategoricalCrossentropy`` has no
+``label_smoothing`` (only the one-hot ``CategoricalCrossentropy`` has), and
+``fit(class_weight=...)`` reaches only the stages whose batches are plain ``(inputs,
+labels)``: a loss that weighs each example by its class applies wherever a technique uses
+the compiled loss (a Distiller's hard-label term too), in every strategy's loop.
+
+:class:`LossMean`: the mean of a loss a technique's ``train_step`` computed, the same on one
+device and on N replicas.
 """
 
 from __future__ import annotations
@@ -35,3 +39,14 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "label_smoothing": self.label_smoothing, "class_weights": self.class_weights}
+
+
+class LossMean(keras.metrics.Mean):
+    """Under tf.distribute, Keras divides each replica's loss by the number of replicas
+    (their gradients are summed); this mean records the loss of the replica's own batch, as
+    on one device. (Keras 3.15's Distiller records the divided share: half on two replicas.)"""
+
+    def update_state(self, values, sample_weight=None):
+        import tensorflow as tf
+
+        return super().update_state(values * tf.distribute.get_strategy().num_replicas_in_sync, sample_weight)

@@ -108,7 +108,8 @@ def skipped(run, stage: str) -> bool:
 
 
 def evaluate(run, model, split: str = "test", *, data: Any = None, batches: Any = None, prefix: str = "") -> dict[str, float]:
-    """``model.evaluate`` on ``split`` of ``data`` (default: the run's) or on ``batches``;
+    """``model.evaluate`` (through the strategy's ``tfexp_evaluate_stage``) on ``split`` of
+    ``data`` (default: the run's) or on ``batches``;
     with a ``prefix``, logged as ``<prefix><split>_<name>`` at step ``trainer.epochs``. On
     class labels it has ``ece`` too (tfexp/calibration.py: one more inference pass)."""
     from functools import partial
@@ -116,8 +117,7 @@ def evaluate(run, model, split: str = "test", *, data: Any = None, batches: Any 
     from tfexp.calibration import batches_ece
 
     batches = batches if batches is not None else run.dataset(split, data=data)
-    metrics = model.evaluate(batches, verbose=0, return_dict=True)
-    metrics = {k: float(v) for k, v in metrics.items()}
+    metrics = {k: float(v) for k, v in run.hook.tfexp_evaluate_stage(run=run, model=model, batches=batches).items()}
     if run.data.spec.task == "multiclass" and (ece := batches_ece(partial(model, training=False), batches, run.data.spec.num_outputs)) is not None:
         metrics["ece"] = ece
     if prefix:

@@ -4,7 +4,7 @@ Loss (``alpha`` weighs the hard labels, ``T`` is the temperature)::
 
     alpha * CE(y, student) + (1 - alpha) * T^2 * KL(softmax(teacher / T) || softmax(student / T))
 
-Two things are added around Keras's classes, both documented in docs/distill.md:
+Three things are added around Keras's classes, all documented in docs/distill.md:
 
 - ``LogitsDistillation`` gets a ``keras.losses.KLDivergence()`` *instance*: with its default
   ``loss="kl_divergence"`` (a string, turned into a plain function) Keras 3.15 skips the
@@ -13,6 +13,9 @@ Two things are added around Keras's classes, both documented in docs/distill.md:
   not randomly augmented the teacher's logits can be computed once per example and fed
   beside the inputs (:mod:`tfexp_distill.logits_cache` stores them with their examples);
   a one-layer "teacher" returns them, so the Distiller is unchanged.
+- its ``student_loss``, ``distillation_loss`` and ``total_loss`` trackers become
+  :class:`tfexp.losses.LossMean`: Keras records each replica's share of the loss (half of
+  it on two replicas), tfexp the batch's loss, the same on one device and on N.
 """
 
 from __future__ import annotations
@@ -25,13 +28,19 @@ def make_distiller(student, teacher, temperature: float, alpha: float):
     called with ``training=False``)."""
     import keras
 
-    return keras.distillation.Distiller(
+    from tfexp.losses import LossMean
+
+    distiller = keras.distillation.Distiller(
         teacher=teacher,
         student=student,
         distillation_losses=keras.distillation.LogitsDistillation(temperature=float(temperature), loss=keras.losses.KLDivergence()),
         student_loss_weight=float(alpha),
         name="distiller",
     )
+    for name in ("student_loss", "distillation_loss", "total_loss"):  # the same on one device and on N replicas
+        distiller._tracker.untrack(getattr(distiller, f"{name}_tracker"))
+        setattr(distiller, f"{name}_tracker", LossMean(name=name))
+    return distiller
 
 
 def make_cached_distiller(student, input_shape: tuple[int, ...], num_classes: int, temperature: float, alpha: float):

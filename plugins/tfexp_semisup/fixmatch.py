@@ -13,16 +13,17 @@ import math
 import keras
 from keras import ops
 
+from tfexp.losses import LossMean
 from tfexp_semisup.augment import augmenters
 from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, confident_pseudo_labels, pool_stats
 
 
 def consistency_loss(logits_strong, probs_weak, threshold: float):
     """``(loss, mask)``: cross-entropy of the strong view against the weak view's confident
-    arg-max, averaged over *all* unlabeled examples (unconfident ones count as 0)."""
+    arg-max, averaged over *all* unlabeled examples (unconfident ones count as 0). A Keras
+    loss: under tf.distribute it is each replica's share, like the labeled term."""
     labels, mask = confident_pseudo_labels(probs_weak, threshold)
-    per_example = keras.losses.sparse_categorical_crossentropy(labels, logits_strong, from_logits=True)
-    return ops.mean(per_example * mask), mask
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits_strong, sample_weight=mask), mask
 
 
 class DistributionAlignment(keras.layers.Layer):
@@ -61,10 +62,10 @@ class FixMatch(keras.Model):
         self.classifier, self.weak, self.strong = classifier, weak, strong
         self.labeled_loss = labeled_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.threshold, self.lambda_u, self.align = threshold, lambda_u, align
-        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.loss_tracker = LossMean(name="loss")  # the same on one device and on N replicas
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        self.labeled_loss_tracker = keras.metrics.Mean(name="labeled_loss")
-        self.unlabeled_loss_tracker = keras.metrics.Mean(name="unlabeled_loss")
+        self.labeled_loss_tracker = LossMean(name="labeled_loss")
+        self.unlabeled_loss_tracker = LossMean(name="unlabeled_loss")
         self.mask_rate_tracker = keras.metrics.Mean(name="mask_rate")
         self.accepted_tracker = keras.metrics.Sum(name="accepted")
 
@@ -109,7 +110,7 @@ class FixMatch(keras.Model):
     def test_step(self, data):
         x, y = data
         logits = self.classifier(x, training=False)
-        self.loss_tracker.update_state(ops.mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
+        self.loss_tracker.update_state(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits))
         self.accuracy_tracker.update_state(y, logits)
         return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
 

@@ -13,7 +13,6 @@ import logging
 
 from tfexp import hookimpl
 from tfexp.components import StrategySpec
-from tfexp.errors import TfexpError
 
 log = logging.getLogger("tfexp.strategies")
 
@@ -101,33 +100,26 @@ def tfexp_before_compile(run, model, compile_kwargs):
 
 
 @hookimpl
-def tfexp_before_fit(run, model):
-    """Techniques with their own loop call ``model.fit``, which Keras 3 cannot run here."""
-    from tfexp_strategies.multi_worker import is_multi_worker
-
-    technique = run.plugin_manager.get_plugin(f"technique:{run.cfg.technique.name}")
-    if is_multi_worker(run.strategy) and hasattr(technique, "tfexp_run_fit"):
-        raise TfexpError(
-            f"technique={run.cfg.technique.name} trains with its own loop, which does not run under "
-            f"MultiWorkerMirroredStrategy. Use technique=supervised, or a single-host strategy (mirrored, gpu, auto)."
-        )
-
-
-@hookimpl
-def tfexp_fit_stage(run, model, stage, train, val, epochs, callbacks):
+def tfexp_fit_stage(run, model, train, val, epochs, steps_per_epoch, callbacks):
     from tfexp_strategies.multi_worker import is_multi_worker
 
     if not is_multi_worker(run.strategy):
         return None
-    if train is not None or val is not None:
-        raise TfexpError(
-            f"stage {stage!r} trains on batches of its own, which the multi-worker loop cannot split over workers yet. "
-            f"Use a single-host strategy (mirrored, gpu, auto)."
-        )
     from tfexp_strategies.distributed_fit import fit
 
-    fit(run, model, callbacks, epochs)
+    fit(run, model, callbacks, epochs, train=train, val=val, n_steps=steps_per_epoch)
     return True
+
+
+@hookimpl
+def tfexp_evaluate_stage(run, model, batches):
+    from tfexp_strategies.multi_worker import is_multi_worker
+
+    if not is_multi_worker(run.strategy):
+        return None
+    from tfexp_strategies.distributed_fit import evaluate
+
+    return evaluate(run, model, batches=batches)
 
 
 @hookimpl

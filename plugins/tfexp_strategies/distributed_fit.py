@@ -8,6 +8,10 @@ do, with the model's own compiled ``train_step``/``test_step`` run per replica:
   ``drop_remainder`` so every worker takes the same number of steps), split by tf.data
   across workers and replicas; each replica's loss is scaled by Keras to the global batch
   and the optimizer all-reduces (sums) the gradients;
+- a stage that brings batches of its own (a technique's data view: cached teacher logits,
+  labeled and unlabeled batches, pseudo-labels) hands over *global* batches of a
+  deterministic pipeline: every worker builds the same one and keeps its replicas' part of
+  each batch (:func:`spread`), so a technique writes no per-worker code;
 - epoch metrics are read from the metric variables in cross-replica context: they are
   summed over every replica of every worker, so they are exact, and identical on all workers;
 - the same Keras callbacks as ``fit`` (tfexp's HookCallback, checkpoints, NaN guard, the
@@ -35,6 +39,7 @@ class DistributedSteps:
         self._train_replica = tf.function(model.train_step, jit_compile=True) if model.jit_compile else model.train_step
         self._train = tf.function(self._train_global)
         self._test = tf.function(self._test_all)
+        self._test_names: set[str] = set()
 
     def _train_global(self, iterator):
         logs = self.strategy.run(self._train_replica, args=(next(iterator),))
@@ -42,7 +47,8 @@ class DistributedSteps:
 
     def _test_all(self, dataset):
         for batch in dataset:  # in a tf.function: workers agree on the end (partial last batch)
-            self.strategy.run(self.model.test_step, args=(batch,))
+            # What test_step reports, noted while tracing (a wrapper's train-only metrics are not).
+            self._test_names.update(self.strategy.run(self.model.test_step, args=(batch,)))
 
     def train_step(self, iterator) -> dict:
         """One global batch; returns the replicas' mean running metrics (as tensors)."""
@@ -57,14 +63,17 @@ class DistributedSteps:
         with warnings.catch_warnings():  # tf.data warns about options read while tracing
             warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data options")
             self._test(dataset)
-        return self.results()
+        return {name: value for name, value in self.results().items() if name in self._test_names}
 
 
 def steps_of(run, model) -> DistributedSteps:
-    """The run's traced steps (kept in ``run.info``: fit and the test evaluation share them)."""
-    if run.info.get("distributed_steps") is None:
-        run.info["distributed_steps"] = DistributedSteps(model, run.strategy)
-    return run.info["distributed_steps"]
+    """The traced steps of ``model``, one set per model (a technique trains several: a
+    teacher, a baseline, a Distiller), kept in ``run.info`` so that a stage's fit and the
+    evaluations after it share them."""
+    steps = run.info.setdefault("distributed_steps", {})
+    if id(model) not in steps:  # the steps hold the model, so its id is not reused in the run
+        steps[id(model)] = DistributedSteps(model, run.strategy)
+    return steps[id(model)]
 
 
 def distribute(run, split: str, training: bool = False):
@@ -75,6 +84,24 @@ def distribute(run, split: str, training: bool = False):
         return run.dataset(split, training=training, input_context=input_context, drop_remainder=training).repeat(-1 if training else 1)
 
     return run.strategy.distribute_datasets_from_function(per_worker)
+
+
+def spread(run, batches):
+    """A stage's own global batches over the workers: every worker runs the same pipeline
+    (same seed, same order) and keeps its replicas' part of each batch (tf.data's DATA
+    sharding), so each step sees the batch one worker would see."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return run.strategy.experimental_distribute_dataset(batches.with_options(options))
+
+
+def batches_per_epoch(batches) -> int:
+    """How many batches one pass of a stage's own (finite) stream holds: declared, or counted
+    once (every worker counts the same pipeline)."""
+    n = int(batches.cardinality())
+    return n if n >= 0 else int(batches.reduce(0, lambda count, _: count + 1))
 
 
 def steps_per_epoch(run, data) -> int:
@@ -98,17 +125,20 @@ def steps_per_epoch(run, data) -> int:
     return steps
 
 
-def fit(run, model, callbacks, epochs: int) -> None:
-    """Train like ``model.fit`` from ``run.initial_epoch`` (the stage service around it
-    checkpoints and recovers from NaN)."""
+def fit(run, model, callbacks, epochs: int, train=None, val=None, n_steps: int | None = None) -> None:
+    """Train like ``model.fit`` from ``run.initial_epoch`` on the run's splits, or on a
+    stage's own ``train``/``val`` batches (``n_steps`` per epoch, default one pass); the
+    stage service around it checkpoints and recovers from NaN."""
     t = run.cfg.trainer
-    n_steps = steps_per_epoch(run, run.data)
     replicas = run.strategy.num_replicas_in_sync
     if t.batch_size % replicas:
         log.warning("trainer.batch_size=%d (global) does not split evenly over %d replicas", t.batch_size, replicas)
-    steps = steps_of(run, model)
-    iterator = iter(distribute(run, "train", training=True))
-    _train_epochs(run, model, steps, iterator, distribute(run, "val"), callbacks, n_steps, epochs)
+    if train is None:
+        n_steps, stream = steps_per_epoch(run, run.data), distribute(run, "train", training=True)
+    else:
+        n_steps, stream = n_steps or batches_per_epoch(train), spread(run, train.repeat())
+    val = distribute(run, "val") if val is None else spread(run, val)
+    _train_epochs(run, model, steps_of(run, model), iter(stream), val, callbacks, n_steps, epochs)
     detach(model)
 
 
@@ -138,9 +168,10 @@ def _train_epochs(run, model, steps, iterator, val, callbacks, n_steps: int, epo
     callback_list.on_train_end(logs)
 
 
-def evaluate(run, model, split: str = "test") -> dict[str, float]:
-    """``model.evaluate`` on every worker at once: exact metrics over the whole split."""
-    return steps_of(run, model).evaluate(distribute(run, split))
+def evaluate(run, model, split: str = "test", batches=None) -> dict[str, float]:
+    """``model.evaluate`` on every worker at once: exact metrics over the whole split of the
+    run's data, or over a stage's own ``batches``."""
+    return steps_of(run, model).evaluate(distribute(run, split) if batches is None else spread(run, batches))
 
 
 def detach(model) -> None:
@@ -148,8 +179,13 @@ def detach(model) -> None:
 
     Keras routes ``predict`` through the strategy the model was built under; under
     MultiWorkerMirroredStrategy that gathers across workers and would wait forever when
-    only the chief calls it (to log the model). Without it, variables are read locally."""
-    model._distribute_strategy = None
+    only the chief calls it (to log the model). Without it, variables are read locally.
+    The models inside a wrapper (a Distiller's student, FixMatch's classifier) too."""
+    import keras
+
+    for layer in model._flatten_layers(include_self=True):
+        if isinstance(layer, keras.Model):
+            layer._distribute_strategy = None
 
 
 def wait_for_all_workers(strategy) -> None:
