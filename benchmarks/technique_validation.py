@@ -103,13 +103,14 @@ def accuracy_row(directory: Path, technique: str, metrics: list[dict]) -> str:
 
 def calibration_row(directory: Path, technique: str, metrics: list[dict]) -> str:
     """Test loss and, where the run logged it, test ECE: a technique that gains accuracy while
-    its loss rises is over-confident."""
-    spec, cells = TECHNIQUES[technique], []
-    for name in ("loss", "ece"):
-        for key in (spec.metric, spec.baseline):
-            key = key.replace("accuracy", name)
-            values = [m[key] for m in metrics if key in m]
-            cells.append(summary(np.array(values), scale=1, digits=3) if values else "—")
+    its loss rises is over-confident. Semi-supervised runs add their pseudo-labels' accuracy
+    against the hidden labels and the share of the pool accepted, at the last epoch or round."""
+    spec = TECHNIQUES[technique]
+    keys = [key.replace("accuracy", name) for name in ("loss", "ece") for key in (spec.metric, spec.baseline)]
+    cells = []
+    for key in (*keys, "pseudo/accuracy", "pseudo/mask_rate"):
+        values = [m[key] for m in metrics if key in m]
+        cells.append(summary(np.array(values), scale=1, digits=3) if values else "—")
     return f"| {technique} | {directory.name} | {' | '.join(cells)} |"
 
 
@@ -119,8 +120,8 @@ def report(root: Path) -> None:
     print("| technique | data | seeds | technique test acc (%) | baseline test acc (%) | paired gain (points; per seed) | p (paired t) | share of teacher gap |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(accuracy_row(*row) for row in found))
-    print("\n| technique | data | test loss | baseline test loss | test ECE | baseline test ECE |")
-    print("|---|---|---|---|---|---|")
+    print("\n| technique | data | test loss | baseline test loss | test ECE | baseline test ECE | accepted pseudo-label accuracy (last) | mask rate (last) |")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(calibration_row(*row) for row in found))
 
 
