@@ -98,9 +98,15 @@ def spread(run, batches):
 
 
 def batches_per_epoch(batches) -> int:
-    """How many batches one pass of a stage's own (finite) stream holds: declared, or counted
-    once (every worker counts the same pipeline)."""
+    """How many batches one pass of a stage's own stream holds: declared, or counted once
+    (every worker counts the same pipeline)."""
+    import tensorflow as tf
+
+    from tfexp.errors import TfexpError
+
     n = int(batches.cardinality())
+    if n == tf.data.INFINITE_CARDINALITY:
+        raise TfexpError("a stage's train batches repeat forever, so an epoch has no end: pass run.fit(..., steps_per_epoch=N)")
     return n if n >= 0 else int(batches.reduce(0, lambda count, _: count + 1))
 
 
