@@ -4,9 +4,9 @@ tracks, and the test accuracy ends within ``TOLERANCE`` of the same config on on
 
 Two workers do not repeat one worker's numbers exactly: the run's own splits are sharded by
 example and each worker shuffles its half (another batch order than one worker's), and
-FixMatch draws its augmentations per replica. The tolerances are the largest differences
-measured over seeds 0-2 (experiments/reliability.md), rounded up; one worker's own spread
-over seeds is of the same size (docs/strategies.md).
+random draws (dropout, FixMatch's augmentations) are made per replica. The tolerances are about twice the largest
+differences measured (experiments/reliability.md), which are of the size of one worker's
+own spread over seeds (docs/strategies.md).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ QUIET = ["trainer.verbose=2", "tracking.log_model=false", "export.formats=[]", "
 DISTILL = ["+experiment=distill", "trainer.epochs=6", "trainer.batch_size=64", *QUIET]
 FIXMATCH = ["+experiment=semisup", "technique.method=fixmatch", "technique.mu=3", "trainer.epochs=8", *QUIET]
 PSEUDO_LABEL = ["+experiment=semisup", "technique.rounds=1", "trainer.epochs=4", *QUIET]
-TOLERANCE = {"distill": 0.08, "fixmatch": 0.08, "pseudo_label": 0.08}
-"""Absolute difference in test accuracy between two workers and one (measured: see above)."""
+TOLERANCE = {"distill": 0.08, "fixmatch": 0.08, "pseudo_label": 0.1}
+"""Absolute difference in test accuracy between two workers and one. Measured (seeds 0-2):
+distill at most 0.039, FixMatch 0.036, pseudo-label 0.061 (seed 0 only); one worker's
+spread over the same seeds is 0.064 for distill."""
 
 
 def two_workers_and_one(tmp_path, args: list[str]):
@@ -74,7 +76,7 @@ def test_two_workers_fixmatch_like_one(tmp_path):
     assert steps(client, two, "val_accuracy") == list(range(8))
     assert steps(client, two, "pseudo/mask_rate") == list(range(8))  # the pool diagnostics, each epoch once
     assert "val_mask_rate" not in two.data.metrics  # validation reports what FixMatch's test_step measures
-    assert two.data.metrics["loss"] == pytest.approx(one.data.metrics["loss"], rel=0.5)  # not scaled by the replicas
+    assert two.data.metrics["loss"] == pytest.approx(one.data.metrics["loss"], rel=0.1)  # not divided by the replicas (measured: within 3%)
     assert_close(two, one, "fixmatch")
 
 
