@@ -1,7 +1,7 @@
 """Does pruning pay? The distillation search with the median pruner against without it.
 
     python benchmarks/sweep_pruning.py [--trials 20] [--seeds 1 2 3] [--extra trainer.epochs=8 ...]
-        [--parallel] [--budget-s SECONDS] [--json out.json]
+        [--parallel] [--budget-s SECONDS] [--json out.json] [--keep DIR]
 
 Results: experiments/sweeps.md.
 
@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -171,11 +172,14 @@ def main() -> None:
     parser.add_argument("--parallel", action="store_true", help="run all sweeps at once (a loaded machine gives more CPU to more processes)")
     parser.add_argument("--budget-s", type=float, help="stop each sweep (SIGKILL) after this many seconds and report the trials it finished")
     parser.add_argument("--json", type=Path, help="also write every sweep's measurements (per trial too) here")
+    parser.add_argument("--keep", type=Path, help="run each sweep in KEEP/seed<S>-<pruner> and keep its stores and log (default: a temporary directory)")
     args = parser.parse_args()
     rows, lock = [], threading.Lock()
 
     def one(seed: int, pruner: str) -> None:
-        with tempfile.TemporaryDirectory() as workdir:
+        kept = args.keep and args.keep / f"seed{seed}-{pruner}"
+        with nullcontext(kept) if kept else tempfile.TemporaryDirectory() as workdir:
+            Path(workdir).mkdir(parents=True, exist_ok=True)
             row = sweep(Path(workdir), pruner, seed, args.trials, args.extra, args.budget_s)
         with lock:
             rows.append(row)
