@@ -95,7 +95,8 @@ def accuracy_row(directory: Path, technique: str, metrics: list[dict]) -> str:
     share = "—"
     if spec.teacher:
         teacher = np.array([m[spec.teacher] for m in metrics])
-        share = f"{(method - base).mean() / (teacher - base).mean():.0%} (teacher {summary(teacher)})"
+        gap = (teacher - base).mean()
+        share = f"{(method - base).mean() / gap:.0%} of {100 * gap:+.2f} points (teacher {summary(teacher)})"
     per_seed = ", ".join(f"{100 * g:+.1f}" for g in method - base)
     return (f"| {technique} | {directory.name} | {len(metrics)} | {summary(method)} | {summary(base)} | "
             f"{summary(method - base)} ({per_seed}) | {p:.3g} | {share} |")
