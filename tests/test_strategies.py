@@ -259,11 +259,11 @@ def test_distributed_loop_trains_exactly_like_fit(tmp_path):
     looped = tiny_run(tmp_path / "loop", [*common, "strategy.name=local_multi_worker"], plugins=[plugin])
 
     assert "distributed_steps" in looped.info and "distributed_steps" not in fitted.info
-    assert looped.history.keys() == fitted.history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert looped.history.keys() == fitted.history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy", "val_ece", "learning_rate"}
     for name, values in fitted.history.items():
         assert looped.history[name] == pytest.approx(values, rel=1e-5), name
     assert looped.test_metrics == pytest.approx(fitted.test_metrics, rel=1e-5)
-    keys = "['accuracy', 'loss', 'val_accuracy', 'val_loss']"
+    keys = "['accuracy', 'loss', 'val_accuracy', 'val_ece', 'val_loss']"
     assert plugin.keras_events[-4:] == ["train_begin", f"epoch_end:0:{keys}", f"epoch_end:1:{keys}", "train_end"]
     (tracked,) = [r for r in mlflow_runs(tmp_path / "loop")]
     assert tracked.data.tags["tfexp.strategy.class"] == "CollectiveAllReduceStrategy"  # MultiWorkerMirrored
