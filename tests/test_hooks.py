@@ -298,6 +298,28 @@ def test_hook_fit_stage(finished):
     assert args["train"] is None and args["val"] is None  # the run's own splits
 
 
+def test_hook_evaluate_stage(finished):
+    """A technique's ``run.evaluate`` (a teacher, a baseline) asks the strategy's hook: the
+    first implementation that answers gives the metrics; the default is ``model.evaluate``."""
+    run, *_ = finished
+    by_default = run.evaluate(run.model)
+    assert {"loss", "accuracy", "ece"} <= set(by_default) and 0 <= by_default["accuracy"] <= 1
+
+    class Strategy:
+        @hookimpl(tryfirst=True)
+        def tfexp_evaluate_stage(self, run, model, batches):
+            self.asked = model, batches
+            return {"loss": 0.25, "accuracy": 0.5}
+
+    strategy = Strategy()
+    run.plugin_manager.register(strategy)
+    try:
+        metrics = run.evaluate(run.model)
+    finally:
+        run.plugin_manager.unregister(strategy)
+    assert (metrics["loss"], metrics["accuracy"]) == (0.25, 0.5) and strategy.asked[0] is run.model
+
+
 def test_hook_on_epoch_end(finished):
     run, tracker, *_ = finished
     calls = tracker.of("on_epoch_end")
