@@ -58,7 +58,7 @@ def main() -> None:
 
     cache = Path(tempfile.mkdtemp(prefix="distill-throughput-"))
     start = time.perf_counter()
-    cached = logits_cache.write(teacher, data.dataset("train", batch_size=args.batch_size), classes, cache / "train")
+    cached = logits_cache.write_once(teacher, data.dataset("train", batch_size=args.batch_size), classes, cache / "train")
     cache_seconds = time.perf_counter() - start
     plain_train = data.dataset("train", batch_size=args.batch_size, training=True, seed=0)
     cached_train = logits_cache.examples(cached, batch_size=args.batch_size, shuffle_buffer=examples, seed=0)

@@ -106,7 +106,7 @@ def test_cached_logits_travel_with_their_examples(tmp_path):
         seen.append(len(x))
         return dense(x, training=training)
 
-    cached = logits_cache.write(teacher, data.dataset("train", batch_size=8, training=True, seed=1), 10, tmp_path / "train")
+    cached = logits_cache.write_once(teacher, data.dataset("train", batch_size=8, training=True, seed=1), 10, tmp_path / "train")
     epochs = [list(logits_cache.examples(cached, batch_size=7, shuffle_buffer=50, seed=2)) for _ in range(2)]
     assert sum(seen) == 50  # both epochs read the file
     batches = epochs[0] + epochs[1]
@@ -116,6 +116,13 @@ def test_cached_logits_travel_with_their_examples(tmp_path):
     assert sorted(inputs[:, 0]) == sorted(2 * list(range(50))) and list(inputs[:50, 0]) != list(range(50))
     np.testing.assert_allclose(logits, dense(inputs), rtol=1e-5)
     assert (labels == inputs[:, 0].astype(int) % 10).all()
+
+    # A complete cache (another trial's, or one a stop left) is read, not written again;
+    # and a rerun that finds it reads the same examples.
+    again = logits_cache.write_once(teacher, data.dataset("train", batch_size=8, training=True, seed=1), 10, tmp_path / "train")
+    assert sum(seen) == 50 and again.size == 50
+    assert [list(b[INPUTS][:, 0]) for b, _ in again.batches] == [list(b[INPUTS][:, 0]) for b, _ in cached.batches]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train"]  # nothing left beside it
 
 
 @pytest.mark.parametrize(

@@ -66,24 +66,31 @@ def test_two_trials_at_once_train_the_teacher_once(preset, tmp_path):
 
     def trial(number: int):
         teacher = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-        run = SimpleNamespace(cfg=cfg, tags={}, tracker_refs={"mlflow": f"run-{number}"}, output_dir=tmp_path / str(number))
+        run = SimpleNamespace(cfg=cfg, tags={}, metrics={}, tracker_refs={"mlflow": f"run-{number}"}, output_dir=tmp_path / str(number))
         run.set_tags = run.tags.update
+        run.log_metrics = lambda metrics, step: run.metrics.update(metrics)
 
         def train():
             time.sleep(1)  # the other trial arrives while this one trains
             teacher.set_weights([np.full(w.shape, number, "float32") for w in teacher.get_weights()])
             trained.append(number)
 
-        train_or_reuse(run, teacher, train)
-        return run.tags, teacher.get_weights()
+        def evaluate():
+            run.log_metrics({"teacher/test_accuracy": number / 10}, step=1)  # as run.evaluate logs it
+            return {"accuracy": number / 10}
+
+        train_or_reuse(run, teacher, train, evaluate)
+        return run, teacher.get_weights()
 
     with ThreadPoolExecutor(2) as pool:
-        (tags_1, weights_1), (tags_2, weights_2) = pool.map(trial, [1, 2])
+        (run_1, weights_1), (run_2, weights_2) = pool.map(trial, [1, 2])
     (first,) = trained
     for weights in (weights_1, weights_2):
         assert all((w == first).all() for w in weights)
-    reused = tags_2 if first == 1 else tags_1
-    assert reused["tfexp.distill.teacher"].startswith("reused: ") and reused["tfexp.distill.teacher_run_id"] == f"run-{first}"
+    reused = run_2 if first == 1 else run_1
+    assert reused.tags["tfexp.distill.teacher"].startswith("reused: ") and reused.tags["tfexp.distill.teacher_run_id"] == f"run-{first}"
+    assert run_1.metrics == run_2.metrics == {"teacher/test_accuracy": first / 10}  # the reusing trial logs the trainer's test metrics
+    tags_1 = run_1.tags
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{tags_1['tfexp.distill.teacher_key']}{ext}" for ext in (".json", ".lock", ".weights.h5"))
 
 
@@ -112,6 +119,8 @@ def test_a_sweep_trains_each_teacher_once(tmp_path):
     assert sorted(p.name for p in (sweep_dir / "teachers").glob("*.weights.h5")) == sorted(
         f"{jobs[j].data.tags['tfexp.distill.teacher_key']}.weights.h5" for j in (0, 1))
     assert result.stderr.count("distill: teacher reused from") == 2
+    logits = {p.name: sorted(q.name for q in p.iterdir()) for p in (sweep_dir / "teachers").glob("*.logits")}
+    assert logits == {f"{jobs[j].data.tags['tfexp.distill.teacher_key']}.logits": ["train", "val"] for j in (0, 1)}  # and read by jobs 2, 3
 
 
 @pytest.mark.slow

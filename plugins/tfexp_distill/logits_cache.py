@@ -11,11 +11,15 @@ on digits it costs ~1.5 ms more per batch read, per-epoch start-up included.)
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from tfexp_distill.distiller import INPUTS, TEACHER_LOGITS
+
+SIZE = "size"
+"""In a complete cache folder: the number of examples written (its presence means complete)."""
 
 
 class Cached(NamedTuple):
@@ -25,12 +29,14 @@ class Cached(NamedTuple):
     """Examples written."""
 
 
-def write(teacher, batches, num_classes: int, directory: Path) -> Cached:
+def write_once(teacher, batches, num_classes: int, directory: Path) -> Cached:
     """Every example of ``batches`` (``(x, y)`` batches) with ``teacher(x)``, written once
-    to a cache file in ``directory`` (emptied first), from which the result reads.
+    to a cache file in ``directory``, from which the result reads.
 
-    Read back in the order they were written: a cached run shuffles exactly like an
-    uncached one on the same source."""
+    A complete ``directory`` (one a run stopped in its student stage, or another trial of a
+    sweep with the same teacher wrote) is read as it is: it is written beside and renamed
+    into place, so it is either complete or absent. Read back in the order they were written:
+    a cached run shuffles exactly like an uncached one on the same source."""
     import numpy as np
     import tensorflow as tf
 
@@ -40,11 +46,21 @@ def write(teacher, batches, num_classes: int, directory: Path) -> Cached:
 
     x_spec, y_spec = batches.element_spec
     signature = ({INPUTS: x_spec, TEACHER_LOGITS: tf.TensorSpec((None, num_classes), tf.float32)}, y_spec)
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    cached = tf.data.Dataset.from_generator(with_logits, output_signature=signature).cache(str(directory / "examples"))
-    size = sum(len(y) for _, y in cached)  # one full pass completes the file; later passes only read it
-    return Cached(cached, size)
+
+    def cached(folder: Path):
+        return tf.data.Dataset.from_generator(with_logits, output_signature=signature).cache(str(folder / "examples"))
+
+    if not (directory / SIZE).is_file():
+        partial = directory.with_name(f".{os.getpid()}.{directory.name}")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        size = sum(len(y) for _, y in cached(partial))  # one full pass completes the file
+        (partial / SIZE).write_text(str(size))
+        try:
+            os.rename(partial, directory)
+        except OSError:  # another trial finished the same cache first: read that one
+            shutil.rmtree(partial, ignore_errors=True)
+    return Cached(cached(directory), int((directory / SIZE).read_text()))
 
 
 def examples(cached: Cached, *, batch_size: int, shuffle_buffer: int = 0, seed: int | None = None, prefetch: int | None = None):

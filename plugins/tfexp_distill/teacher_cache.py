@@ -1,4 +1,5 @@
-"""Train a sweep's teacher once: trials with the same teacher config reuse its weights.
+"""Train a sweep's teacher once: trials with the same teacher config reuse its weights,
+its test metrics and its cached logits.
 
 In a sweep over the student's keys (temperature, alpha, learning rate, student size) every
 trial would otherwise retrain the same teacher. A teacher trained here is stored under a key
@@ -6,7 +7,8 @@ that hashes everything in the config that can change it (so the config without t
 the distillation-only keys and the bookkeeping); the next trial with that key loads its
 weights instead of training. Files are written under a temporary name and renamed, and one
 lock file per key makes parallel trials (joblib, Ray on one machine) wait for the trial that
-trains that teacher rather than train it too. See docs/distill.md, "One teacher per sweep".
+trains that teacher rather than train it too. A trial that reuses a teacher is then mostly the
+student's epochs, which is what a pruner can cut. See docs/distill.md, "One teacher per sweep".
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from typing import Callable
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("tfexp.distill")
+
+PREFIX = "teacher/"
+"""The teacher's metrics in the run: ``teacher/test_accuracy``, ..."""
 
 NOT_TEACHER = ("model", "tracking", "export", "sweep", "resume")
 """Top-level keys that cannot change the teacher: the student (``model``) and bookkeeping."""
@@ -59,13 +64,15 @@ def cache_dir(cfg: DictConfig) -> Path | None:
     return Path(HydraConfig.get().sweep.dir).resolve() / "teachers"
 
 
-def train_or_reuse(run, teacher, train: Callable[[], None]) -> None:
-    """``train()`` the (built, compiled) ``teacher`` and store its weights, or load the weights
-    an earlier run with the same :func:`teacher_key` stored; either way the run's tags say
-    which, and where the teacher came from."""
+def train_or_reuse(run, teacher, train: Callable[[], None], evaluate: Callable[[], dict[str, float]]) -> None:
+    """``train()`` and ``evaluate()`` the (built, compiled) ``teacher`` and store its weights
+    and test metrics, or load the weights and log the test metrics an earlier run with the
+    same :func:`teacher_key` stored; either way the run's tags say which, and where the
+    teacher came from."""
     directory = cache_dir(run.cfg)
     if directory is None:
         train()
+        evaluate()
         return
     key = teacher_key(run.cfg)
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,15 +84,24 @@ def train_or_reuse(run, teacher, train: Callable[[], None]) -> None:
             with warnings.catch_warnings():  # the file has the optimizer's state too; a teacher needs only its weights
                 warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
                 teacher.load_weights(weights)
-            trained_by = json.loads(facts.read_text()).get("run_id")
+            known = json.loads(facts.read_text())
+            run.log_metrics({f"{PREFIX}test_{name}": value for name, value in known["test"].items()}, step=run.cfg.trainer.epochs)
+            trained_by = known.get("run_id")
             log.info("distill: teacher reused from %s (trained by run %s); technique.reuse_teacher=false retrains it", weights, trained_by)
             run.set_tags({**tags, "tfexp.distill.teacher": f"reused: {weights}", **({"tfexp.distill.teacher_run_id": trained_by} if trained_by else {})})
             return
         train()
-        run_id = run.tracker_refs.get("mlflow")  # the tag's meaning, as for runs:/<id>/teacher
-        replace_atomically(facts, lambda tmp: tmp.write_text(json.dumps({"run_id": run_id, "output_dir": str(run.output_dir)})))
+        known = {"run_id": run.tracker_refs.get("mlflow"), "output_dir": str(run.output_dir), "test": evaluate()}  # run_id: as for runs:/<id>/teacher
+        replace_atomically(facts, lambda tmp: tmp.write_text(json.dumps(known)))
         replace_atomically(weights, teacher.save_weights)  # last: its presence means complete
         run.set_tags({**tags, "tfexp.distill.teacher": f"trained in this run (artifact: teacher), kept for reuse: {weights}"})
+
+
+def logits_dir(run) -> Path | None:
+    """Where this run's teacher's cached logits are shared with the sweep's other trials
+    (:func:`tfexp_distill.logits_cache.write_once`); None where teachers are not reused."""
+    directory = cache_dir(run.cfg)
+    return directory and directory / f"{teacher_key(run.cfg)}.logits"
 
 
 def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:

@@ -44,31 +44,33 @@ class Distill:
             sources = teacher_sources(self.cfg.teacher)
             loaded = load_teachers(run, sources, spec.input_shape)
             self.teacher = loaded.model
+            check_teacher_fits(self.teacher, data)  # one built here from the data's spec fits it
             run.set_tags({"tfexp.distill.teacher": ", ".join(sources), **({"tfexp.distill.teacher_run_id": loaded.run_id} if loaded.run_id else {})})
         else:
             model_spec = run.registry.get("model", self.cfg.teacher_model.name)
             self.teacher = model_spec.build(self.cfg.teacher_model, spec.input_shape, spec.num_outputs)
             self.teacher_trained_here = True
             run.set_tags({"tfexp.distill.teacher": "trained in this run (artifact: teacher)"})
-        check_teacher_fits(self.teacher, data)
         return student
 
     @hookimpl
     def tfexp_run_fit(self, run, model, data, callbacks):
         """Stages ``teacher`` (unless loaded), ``baseline`` (optional) and ``student``, each
         through the core's ``run.fit``: checkpointed, resumable, preemptible."""
-        from tfexp_distill.teacher_cache import train_or_reuse
+        from tfexp_distill.teacher_cache import PREFIX, logits_dir, train_or_reuse
 
         compile_like(run, self.teacher, model, data, self.cfg.teacher_learning_rate if self.teacher_trained_here else None)
+        evaluate_teacher = lambda: run.evaluate(self.teacher, prefix=PREFIX)  # noqa: E731
         if self.teacher_trained_here:
-            train_or_reuse(run, self.teacher, lambda: self.train_teacher(run))
-        run.evaluate(self.teacher, prefix="teacher/")
+            train_or_reuse(run, self.teacher, lambda: self.train_teacher(run), evaluate_teacher)
+        else:
+            evaluate_teacher()
         if self.cfg.baseline:
             baseline = fresh_copy(run, model, data)
             compile_like(run, baseline, model, data)
             run.fit(baseline, stage="baseline")
             self.baseline_test = run.evaluate(baseline, prefix="baseline/")
-        distill(run, model, self.teacher, data, self.cfg, callbacks)
+        distill(run, model, self.teacher, data, self.cfg, callbacks, shared_cache=logits_dir(run) if self.teacher_trained_here else None)
         return run.history
 
     def train_teacher(self, run) -> None:
@@ -110,9 +112,10 @@ def fresh_copy(run, student, data):
     return twin
 
 
-def distill(run, student, teacher, data, cfg, callbacks) -> None:
+def distill(run, student, teacher, data, cfg, callbacks, shared_cache=None) -> None:
     """Train ``student`` through Keras's Distiller: the teacher runs on every batch, or once
-    per example into a cache under the run's output directory (removed afterwards)."""
+    per example into a cache: ``shared_cache`` (kept for the sweep's other trials with this
+    teacher), else one under the run's output directory (removed afterwards)."""
     from tfexp_distill.distiller import make_cached_distiller, make_distiller
 
     spec = data.spec
@@ -127,22 +130,24 @@ def distill(run, student, teacher, data, cfg, callbacks) -> None:
     if not cfg.cache_teacher_logits:
         run.fit(distiller, stage="student", callbacks=callbacks, saves=student)
         return
-    cache = run.output_dir / CACHE_DIR
+    cache = shared_cache or run.output_dir / CACHE_DIR
     try:
         train = with_cached_teacher_logits(run, teacher, data, "train", cache)
         val = with_cached_teacher_logits(run, teacher, data, "val", cache)
         run.fit(distiller, stage="student", train=train, val=val, callbacks=callbacks, saves=student)
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
+        if not shared_cache:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 def with_cached_teacher_logits(run, teacher, data, split: str, cache):
     """``split`` as batches of ``({"inputs": x, "teacher_logits": logits}, y)``: one pass of
-    the teacher over the run's pipeline writes them to ``cache/<split>``, the batches stream
+    the teacher over the run's pipeline writes them to ``cache/<split>`` (unless complete
+    there already), the batches stream
     from there (for ``train``, shuffled like the run's own training pipeline)."""
     from tfexp_distill import logits_cache
 
-    cached = logits_cache.write(teacher, run.dataset(split), data.spec.num_outputs, cache / split)
+    cached = logits_cache.write_once(teacher, run.dataset(split), data.spec.num_outputs, cache / split)
     return logits_cache.examples(
         cached, batch_size=run.cfg.trainer.batch_size, shuffle_buffer=data.shuffle_buffer(split, run.pipeline) if split == "train" else 0,
         seed=run.cfg.seed, prefetch=run.pipeline.prefetch,
