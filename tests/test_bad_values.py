@@ -24,6 +24,8 @@ CASES = [
     ("cnn filters 0", ["model=cnn", "model.filters=[0]"], "model.filters=[0] is invalid"),
     ("cnn dense units 0", ["model=cnn", "model.dense_units=0"], "model.dense_units=0 is invalid: expected an integer >= 1"),
     ("cnn kernel 0", ["model=cnn", "model.kernel_size=0"], "model.kernel_size=0 is invalid"),
+    ("auto's mlp width 0", ["model=auto", "model.tabular.hidden_units=[0]"], "model.tabular.hidden_units=[0] is invalid"),
+    ("auto's cnn dropout 1", ["model=auto", "model.image.dropout=1.0"], "model.image.dropout=1.0 is invalid: expected a rate in [0, 1)"),
     ("dropout 1", ["model.dropout=1.0"], "model.dropout=1.0 is invalid: expected a rate in [0, 1)"),
     ("dropout negative", ["model.dropout=-0.1"], "model.dropout=-0.1 is invalid"),
     ("split fractions sum to 1", ["data.val_fraction=0.5", "data.test_fraction=0.5"], "data.val_fraction=0.5 is invalid: expected a fraction below 1 - data.test_fraction (0.5)"),

@@ -10,7 +10,7 @@ from tfexp.errors import ConfigError
 from tfexp.testing import compose
 
 CONF_GROUP_OPTIONS = {
-    "model": ["mlp", "cnn"],
+    "model": ["mlp", "cnn", "auto"],
     "data": ["digits", "synthetic"],
     "strategy": ["default"],
     "technique": ["supervised"],

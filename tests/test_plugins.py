@@ -14,7 +14,7 @@ from tfexp.errors import ComponentConflictError, PluginLoadError, UnknownCompone
 from tfexp.plugins import build_plugin_manager, format_plugin_listing, get_registry
 
 BUILTIN_COMPONENTS = {
-    "model": ["cnn", "mlp"],
+    "model": ["auto", "cnn", "mlp"],
     "data": ["digits", "synthetic"],
     "strategy": ["default"],
     "technique": ["supervised"],
@@ -113,7 +113,7 @@ def test_empty_component_names_are_refused_at_registration(name):
 
 def test_listing_shows_distribution_version_and_components():
     text = format_plugin_listing(build_plugin_manager())
-    assert "keras_models (tfexp " in text and "model: cnn, mlp" in text
+    assert "keras_models (tfexp " in text and "model: auto, cnn, mlp" in text
     assert "sklearn_data (tfexp " in text and "data: breast_cancer, digits, synthetic" in text
 
 

@@ -148,6 +148,16 @@ class CNNConfig(ComponentConfig):
 
 
 @dataclass
+class AutoModelConfig(ComponentConfig):
+    """``model=auto``: one model config per kind of input (tfexp.data.spec.input_kind), each
+    with its own ``name`` (cnn or mlp); tfexp/conf/model/auto.yaml fills them in."""
+
+    image: Any = MISSING
+    sequence: Any = MISSING
+    tabular: Any = MISSING
+
+
+@dataclass
 class SplitConfig(ComponentConfig):
     val_fraction: float = 0.15
     test_fraction: float = 0.2
@@ -194,6 +204,7 @@ def register_configs() -> None:
     for group, name, node in [
         ("model", "mlp", MLPConfig),
         ("model", "cnn", CNNConfig),
+        ("model", "auto", AutoModelConfig),
         ("data", "digits", DigitsConfig),
         ("data", "synthetic", SyntheticConfig),
         ("data", "breast_cancer", SplitConfig),
@@ -265,16 +276,20 @@ def validate(cfg: DictConfig) -> None:
     _validate_data(cfg.data)
 
 
-def _validate_model(model: DictConfig) -> None:
-    """The layer keys of the built-in models (and any model that uses the same names)."""
+def _validate_model(model: DictConfig, path: str = "model") -> None:
+    """The layer keys of the built-in models (and any model that uses the same names), also
+    of the models a model is made of (``model=auto``'s ``model.tabular``...)."""
     for key in ("hidden_units", "filters"):
         if key in model:
-            _check(OmegaConf.is_list(model[key]) and all(isinstance(u, int) and u >= 1 for u in model[key]), f"model.{key}", "a list of integers >= 1", model[key])
+            _check(OmegaConf.is_list(model[key]) and all(isinstance(u, int) and u >= 1 for u in model[key]), f"{path}.{key}", "a list of integers >= 1", model[key])
     for key in ("dense_units", "kernel_size"):
         if key in model:
-            _check(model[key] >= 1, f"model.{key}", "an integer >= 1", model[key])
+            _check(model[key] >= 1, f"{path}.{key}", "an integer >= 1", model[key])
     if "dropout" in model:
-        _check(0 <= model.dropout < 1, "model.dropout", "a rate in [0, 1)", model.dropout)
+        _check(0 <= model.dropout < 1, f"{path}.dropout", "a rate in [0, 1)", model.dropout)
+    for key, node in model.items():
+        if OmegaConf.is_dict(node) and "name" in node:
+            _validate_model(node, f"{path}.{key}")
 
 
 def _validate_data(data: DictConfig) -> None:

@@ -1,7 +1,10 @@
-"""Built-in Keras 3 functional models: ``mlp`` and ``cnn``. Outputs are logits."""
+"""Built-in Keras 3 functional models: ``mlp``, ``cnn``, and ``auto``, which builds one of
+them by what the data's inputs are. Outputs are logits."""
 
 from tfexp import hookimpl
 from tfexp.components import ModelSpec
+from tfexp.data.spec import input_kind
+from tfexp.errors import ConfigError
 
 
 def build_mlp(cfg, input_shape, num_outputs):
@@ -17,13 +20,14 @@ def build_mlp(cfg, input_shape, num_outputs):
     return keras.Model(inputs, outputs, name="mlp")
 
 
-def build_cnn(cfg, input_shape, num_outputs):
-    """Conv2D on images (H, W[, C]); Conv1D on vectors, read as one-channel signals."""
+def build_cnn(cfg, input_shape, num_outputs, sequence: bool = False):
+    """Conv2D on images (H, W[, C]); Conv1D on vectors, read as one-channel signals, and, with
+    ``sequence``, on (length, channels) inputs (``model=auto`` reads rank 2 so)."""
     import keras
 
     inputs = keras.Input(shape=input_shape, name="inputs")
-    if len(input_shape) == 1:
-        x = keras.layers.Reshape((input_shape[0], 1))(inputs)
+    if len(input_shape) == 1 or sequence:
+        x = keras.layers.Reshape((input_shape[0], 1))(inputs) if len(input_shape) == 1 else inputs
         conv, pool = keras.layers.Conv1D, keras.layers.MaxPooling1D
     else:
         x = keras.layers.Reshape((*input_shape, 1))(inputs) if len(input_shape) == 2 else inputs
@@ -39,9 +43,41 @@ def build_cnn(cfg, input_shape, num_outputs):
     return keras.Model(inputs, outputs, name="cnn")
 
 
+def chosen(cfg, input_shape) -> tuple[str, object]:
+    """``model=auto``: the input's kind and the config of the model under that key (``image``,
+    ``sequence``, ``tabular``); a config that is not cnn's or mlp's fails in one line."""
+    from omegaconf import OmegaConf
+
+    kind = input_kind(tuple(input_shape))
+    node = cfg.get(kind)
+    if not (OmegaConf.is_dict(node) and node.get("name") in ("cnn", "mlp")):
+        raise ConfigError(f"model.{kind}={node!r} cannot be built for {kind} inputs of shape {tuple(input_shape)}: model=auto builds "
+                          f"cnn or mlp from model.{kind}; put back tfexp's model/auto.yaml or use model=cnn or model=mlp")
+    return kind, node
+
+
+def build_auto(cfg, input_shape, num_outputs):
+    """The CNN for images and sequences, the MLP for tabular rows (tfexp/conf/model/auto.yaml)."""
+    kind, node = chosen(cfg, input_shape)
+    if node.name == "cnn":
+        return build_cnn(node, input_shape, num_outputs, sequence=kind == "sequence")
+    return build_mlp(node, input_shape, num_outputs)
+
+
 @hookimpl
 def tfexp_register_models():
     return [
         ModelSpec("mlp", build_mlp, "multi-layer perceptron (model.hidden_units, activation, dropout)"),
         ModelSpec("cnn", build_cnn, "small convnet for images or 1-D signals (model.filters, kernel_size, dense_units)"),
+        ModelSpec("auto", build_auto, "cnn for images and sequences, mlp for tabular rows (model.image, sequence, tabular)"),
     ]
+
+
+@hookimpl
+def tfexp_before_fit(run, model) -> list:
+    """``model=auto`` says what it built, as params runs can be compared by:
+    ``model.chosen`` (cnn or mlp) and ``model.input_kind`` (image, sequence or tabular)."""
+    if run.cfg.model.name == "auto" and run.data is not None:
+        kind, node = chosen(run.cfg.model, run.data.spec.input_shape)
+        run.log_params({"model.chosen": node.name, "model.input_kind": kind})
+    return []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keras
 
+from tfexp.data.spec import input_kind
 from tfexp.errors import ConfigError
 
 
@@ -52,17 +53,9 @@ class FeatureSwap(FeatureCorruption):
         return keras.ops.take_along_axis(inputs, donors, axis=0)
 
 
-def is_image(input_shape: tuple[int, ...]) -> bool:
-    return len(input_shape) == 3
-
-
-KINDS = {3: "image", 2: "sequence", 1: "tabular"}
-
-
 def kind_of(input_shape: tuple[int, ...], kind: str = "auto") -> str:
-    """``kind``, or for ``auto`` what the input's rank says: (H, W, C) image, (length,
-    channels) sequence, (features,) tabular."""
-    return KINDS.get(len(input_shape), "tabular") if kind == "auto" else kind
+    """``kind``, or for ``auto`` what the input's rank says (:func:`tfexp.data.spec.input_kind`)."""
+    return input_kind(input_shape) if kind == "auto" else kind
 
 
 class SequenceView(keras.layers.Layer):
@@ -106,7 +99,7 @@ def augmenters(input_shape: tuple[int, ...], aug) -> tuple[keras.Sequential, ker
     weak: list = []
     strong: list = []
     kind = kind_of(input_shape, aug.get("kind", "auto"))
-    if (kind == "image") != is_image(input_shape) and (kind == "image" or kind == "sequence"):
+    if (kind == "image") != (input_kind(input_shape) == "image") and kind in ("image", "sequence"):
         raise ConfigError(f"technique.augment.kind={kind} does not fit inputs of shape {tuple(input_shape)}: image needs (height, width, "
                           f"channels), sequence (length) or (length, channels); use technique.augment.kind=auto")
     if kind == "sequence":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfexp.data.spec import input_kind
 from tfexp_semisup.fitting import fit_stage
 
 
@@ -59,8 +60,6 @@ def inputs_as_targets(batches):
 def train_autoencoder(run, model, labeled, pool, callbacks, cfg) -> None:
     """Pretrain on every training input (``reconstruction/*`` metrics), then fine-tune the
     whole classifier on the labeled subset (the run's main metrics)."""
-    from tfexp_semisup.augment import is_image
-
     spec = labeled.spec
     with run.strategy.scope():
         autoencoder = build_autoencoder(model, spec.input_shape, cfg)
@@ -70,6 +69,6 @@ def train_autoencoder(run, model, labeled, pool, callbacks, cfg) -> None:
         [], stage="pretrain", prefix="reconstruction/", epochs=cfg.pretrain_epochs,
         validation=inputs_as_targets(run.dataset("val", data=labeled)),
     )
-    if is_image(spec.input_shape) and cfg.reconstructions:
+    if input_kind(spec.input_shape) == "image" and cfg.reconstructions:
         run.log_figure(reconstructions_figure(autoencoder, labeled.sample("val", cfg.reconstructions)), "reconstructions.png")
     fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks, stage="finetune")

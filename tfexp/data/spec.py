@@ -9,6 +9,16 @@ import numpy as np
 
 TASKS = ("multiclass", "multilabel", "regression")
 SPLITS = ("train", "val", "test")
+INPUT_KINDS = {3: "image", 2: "sequence", 1: "tabular"}
+"""What an example is, by the rank of its shape (see :func:`input_kind`)."""
+
+
+def input_kind(input_shape: tuple[int, ...]) -> str:
+    """``image`` for (height, width, channels), ``sequence`` for (length, channels),
+    ``tabular`` for (features,): what a model (``model=auto``) or an augmentation (FixMatch's
+    views) should treat an input as. Other ranks are read as ``tabular``: a flattened row is
+    what any of them can be fed as."""
+    return INPUT_KINDS.get(len(input_shape), "tabular")
 
 
 @dataclass(frozen=True)
