@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import replace
 
@@ -120,6 +121,96 @@ def test_distribution_alignment_stops_confidence_in_an_over_predicted_class():
     assert aligned[0, 0] < 0.95 < aligned[6, 1]  # class 0 loses its pass, the rare classes keep theirs
     np.testing.assert_allclose(aligned.sum(axis=-1), 1, rtol=1e-5)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(align.label_mean), [1 / 3] * 3, rtol=1e-4)
+
+
+class AlignmentWatch:
+    """Reads FixMatch's distribution-alignment means (``{"pool_mean": ..., "label_mean": ...}``)
+    at the start of training, at every epoch end and after every checkpoint restore; with
+    ``stop_after`` it stops the run after that epoch as SIGTERM does, with ``poison_at`` it
+    puts NaN into the classifier at that epoch's third batch while the learning rate is the
+    preset's (so the retry, at half of it, runs clean)."""
+
+    def __init__(self, stop_after: int | None = None, poison_at: int | None = None):
+        self.stop_after, self.poison_at = stop_after, poison_at
+        self.start: dict | None = None
+        self.epoch_end: list[dict] = []
+        self.restored: list[dict] = []
+        self.trainer = None
+
+    def means(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self.trainer.align, name).numpy().copy() for name in ("pool_mean", "label_mean")}
+
+    @hookimpl
+    def tfexp_on_checkpoint_restored(self, run, epoch):
+        if self.trainer is not None:
+            self.restored.append(self.means())
+
+    @hookimpl
+    def tfexp_before_fit(self, run, model):
+        import keras
+
+        watch = self
+
+        class Watch(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                watch.trainer = self.model
+                watch.start = watch.means()
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+            def on_train_batch_begin(self, batch, logs=None):
+                if self.epoch == watch.poison_at and batch == 2 and float(model.optimizer.learning_rate) >= 1e-3:
+                    model.layers[-1].kernel.assign(model.layers[-1].kernel * math.nan)
+
+            def on_epoch_end(self, epoch, logs=None):
+                watch.epoch_end.append(watch.means())
+                if epoch == watch.stop_after:
+                    run.info["preempted"] = True
+
+        return [Watch()]
+
+
+FIXMATCH_RUN = ["+experiment=semisup", "technique.method=fixmatch", "model=mlp", "technique.diagnostic_examples=64", "tracking.log_model=false"]
+
+
+def assert_same_means(got: dict, expected: dict) -> None:
+    for name in ("pool_mean", "label_mean"):
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_fixmatch_resumes_with_the_distribution_alignment_it_had_at_the_stop(tmp_path):
+    import tensorflow as tf
+
+    from tfexp.checkpoint import CheckpointState
+    from tfexp.testing import resume_run
+
+    stopped = AlignmentWatch(stop_after=0)
+    with pytest.raises(KeyboardInterrupt):  # stopped at the next batch, as after SIGTERM
+        tiny_run(tmp_path, [*FIXMATCH_RUN, "debug.trainer.epochs=2"], plugins=[stopped])
+    state = CheckpointState.read(tmp_path / "outputs")
+    at_stop = stopped.epoch_end[0]
+    assert (state.stage, state.epoch) == ("fixmatch", 0)
+    assert not np.allclose(at_stop["pool_mean"], 0.1)  # it moved away from uniform in epoch 0
+    assert_same_means({name: tf.train.load_checkpoint(state.path).get_tensor(f"alignment/{name}/.ATTRIBUTES/VARIABLE_VALUE")
+                       for name in at_stop}, at_stop)
+
+    resumed = AlignmentWatch()
+    resume_run(tmp_path, tmp_path / "outputs", plugins=[resumed])
+    assert_same_means(resumed.start, at_stop)
+    assert len(resumed.epoch_end) == 1  # epoch 1
+    (run,) = mlflow_runs(tmp_path, "semisup")
+    assert run.info.status == "FINISHED"
+
+
+def test_fixmatch_nan_recovery_brings_back_the_distribution_alignment_of_the_checkpoint(tmp_path):
+    watch = AlignmentWatch(poison_at=1)
+    tiny_run(tmp_path, [*FIXMATCH_RUN, "debug.trainer.epochs=2", "trainer.nan_recovery=1"], plugins=[watch])
+    (restored,) = watch.restored  # the NaN step made the means NaN; recovery reads epoch 0's back
+    assert_same_means(restored, watch.epoch_end[0])
+    assert np.isfinite(watch.epoch_end[-1]["pool_mean"]).all()
+    (tracked,) = mlflow_runs(tmp_path, "semisup")
+    assert tracked.info.status == "FINISHED" and tracked.data.metrics["nan_recoveries"] == 1
 
 
 def test_curriculum_accepts_the_most_confident_share_of_each_predicted_class():

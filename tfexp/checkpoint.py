@@ -1,6 +1,7 @@
 """Per-epoch checkpoints a run can be resumed from, and the guard that stops on NaN.
 
-A checkpoint is a ``tf.train.Checkpoint`` of the model and its optimizer, written under
+A checkpoint is a ``tf.train.Checkpoint`` of the model and its optimizer (and of the state a
+stage carries besides its model, :class:`WithState`), written under
 ``<output_dir>/checkpoints/`` with ``state.json`` (stage, epoch, the trackers' run refs, the stages
 already finished) beside it. A technique's stages (tfexp/stages.py) each keep their final
 weights there, so a resumed run skips the stages it finished and continues the one it was in.
@@ -16,6 +17,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any, Mapping
 
 from tfexp.errors import TfexpError
 
@@ -140,14 +142,34 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
+@dataclass(frozen=True)
+class WithState:
+    """A stage's model and the state the stage carries besides it (``run.fit(carries=...)``:
+    name -> Keras layer or variable, e.g. running statistics its training step updates): the
+    stage's checkpoints hold both, so ``resume=`` and NaN recovery restore both."""
+
+    model: Any
+    carries: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if taken := {"model", "optimizer"} & set(self.carries):
+            raise ValueError(f"run.fit(carries=...) names {sorted(taken)}: the checkpoint holds the model and its optimizer under those names; rename them")
+
+    @property
+    def optimizer(self):
+        return self.model.optimizer
+
+
 def _trackable(model):
-    """The model and its optimizer, or a technique's own ``tf.train.Checkpoint`` as it is
-    (RL: networks, optimizer, counters, RNG states, replay buffer)."""
+    """The model and its optimizer (with what a :class:`WithState` carries), or a technique's
+    own ``tf.train.Checkpoint`` as it is (RL: networks, optimizer, counters, RNG states, replay
+    buffer)."""
     import tensorflow as tf
 
     if isinstance(model, tf.train.Checkpoint):
         return model
-    return tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    model, carries = (model.model, model.carries) if isinstance(model, WithState) else (model, {})
+    return tf.train.Checkpoint(model=model, optimizer=model.optimizer, **carries)
 
 
 def save_checkpoint(run, model, epoch: int, stage: str = "") -> CheckpointState:
@@ -235,7 +257,7 @@ def restore_checkpoint(run, model, state: CheckpointState, path: str | None = No
     trackable = _trackable(model)
     trackable.read(path or state.path).expect_partial()
     if trackable is not model:
-        model.optimizer.build(model.trainable_variables)
+        trackable.model.optimizer.build(trackable.model.trainable_variables)
     run.initial_epoch = state.epoch + 1
     run.hook.tfexp_on_checkpoint_restored(run=run, epoch=state.epoch)
 

@@ -12,9 +12,9 @@ it was in, the SIGTERM stop, NaN recovery, and metrics under the stage's prefix.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from tfexp.checkpoint import CheckpointState, NanLoss, finish_stage, recover_from_nan, restore_checkpoint
+from tfexp.checkpoint import CheckpointState, NanLoss, WithState, finish_stage, recover_from_nan, restore_checkpoint
 from tfexp.errors import ConfigError
 
 
@@ -30,7 +30,8 @@ def core_callbacks(run, stage: str = "", prefix: str = "", saves: Any = None) ->
 
 
 def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None = None, first_epoch: int = 0,
-        steps_per_epoch: int | None = None, callbacks: Sequence = (), saves: Any = None, prefix: str | None = None) -> dict[str, list[float]]:
+        steps_per_epoch: int | None = None, callbacks: Sequence = (), saves: Any = None, carries: Mapping[str, Any] | None = None,
+        prefix: str | None = None) -> dict[str, list[float]]:
     """Train ``model`` (compiled) for the stage ``stage`` and return the run's history.
 
     ``train``/``val``: batches (default: the run's train and val splits); epochs
@@ -38,8 +39,10 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     start where the last ended); ``steps_per_epoch`` (default ``trainer.steps_per_epoch``);
     ``callbacks`` run before the core's and ``trainer``'s (learning-rate schedule, early
     stopping: tfexp/trainer.py); ``saves``: the model the checkpoints hold when
-    ``model`` wraps it (a Distiller saves its student); metrics go under ``prefix`` (default
-    ``"<stage>/"``)."""
+    ``model`` wraps it (a Distiller saves its student); ``carries``: state the stage carries
+    besides that model (name -> Keras layer or variable: FixMatch's distribution-alignment
+    means), checkpointed with it and restored on resume and NaN recovery; metrics go under
+    ``prefix`` (default ``"<stage>/"``)."""
     from tfexp.calibration import calibration_callbacks
     from tfexp.trainer import stage_callbacks
 
@@ -47,7 +50,7 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     if train is None:
         check_batch_size(run, run.data)
     epochs = epochs or t.epochs
-    saves = saves or model
+    saves = WithState(saves or model, carries) if carries else saves or model
     prefix = (f"{stage}/" if stage else "") if prefix is None else prefix
     resumed = _resume(run, saves, stage, epochs)
     if resumed == SKIP:

@@ -148,14 +148,15 @@ def train_fixmatch(run, model, labeled, pool, callbacks, cfg) -> None:
         weak, strong = augmenters(spec.input_shape, cfg.augment)
         align = DistributionAlignment(spec.num_outputs) if cfg.distribution_alignment else None
         trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u, labeled_loss=model.loss, align=align)
-        # The run's model's own optimizer: the checkpoints hold the model with it, not the wrapper.
+        # The run's model's own optimizer: the checkpoints hold the model with it (and the
+        # alignment means the stage carries), not the wrapper.
         trainer.compile(optimizer=model.optimizer)
     seen = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
     if cfg.diagnostic_examples is not None:
         seen = seen.unbatch().take(cfg.diagnostic_examples).batch(INFERENCE_BATCH)
     diagnostics = PoolDiagnostics(model, seen, cfg.threshold, spec.class_names, align)
     run.fit(
-        trainer, stage="fixmatch", saves=model, prefix="",
+        trainer, stage="fixmatch", saves=model, carries={"alignment": align} if align else None, prefix="",
         train=fixmatch_dataset(
             run.dataset("train", training=True, data=labeled),
             run.dataset("train", training=True, data=pool, batch_size=cfg.mu * t.batch_size),
