@@ -121,7 +121,8 @@ def _execute(run: Run) -> None:
         error = (run.data.explain(exc) if run.data is not None else read_error(exc)) or exc
         if isinstance(exc, SystemExit):  # sys.exit(0) in a plugin must not exit 0 for a FAILED run
             error = TfexpError(f"sys.exit({exc.code}) called during the run: it FAILED")
-        if error is exc and (culprit := plugin_that_raised(run.plugin_manager, exc)):
+        # A plugin's bug is blamed on it; a TfexpError is the user's to fix, and says how.
+        if error is exc and not isinstance(exc, TfexpError) and (culprit := plugin_that_raised(run.plugin_manager, exc)):
             error.add_note(f"raised in plugin {culprit}")
         publish_error(run, error)
         call_isolated(run.plugin_manager, "tfexp_on_run_error", run=run, error=error)
