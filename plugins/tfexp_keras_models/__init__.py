@@ -3,7 +3,7 @@ them by what the data's inputs are. Outputs are logits."""
 
 from tfexp import hookimpl
 from tfexp.components import ModelSpec
-from tfexp.data.spec import input_kind
+from tfexp.data.spec import INPUT_KINDS, input_kind
 from tfexp.errors import ConfigError
 
 
@@ -43,17 +43,22 @@ def build_cnn(cfg, input_shape, num_outputs, sequence: bool = False):
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def chosen(cfg, input_shape) -> tuple[str, object]:
-    """``model=auto``: the input's kind and the config of the model under that key (``image``,
-    ``sequence``, ``tabular``); a config that is not cnn's or mlp's fails in one line."""
+def kind_model(cfg, kind: str):
+    """``model=auto``'s config for inputs of ``kind`` (its key: ``image``, ``sequence`` or
+    ``tabular``); one that is not cnn's or mlp's fails in one line."""
     from omegaconf import OmegaConf
 
-    kind = input_kind(tuple(input_shape))
     node = cfg.get(kind)
     if not (OmegaConf.is_dict(node) and node.get("name") in ("cnn", "mlp")):
-        raise ConfigError(f"model.{kind}={node!r} cannot be built for {kind} inputs of shape {tuple(input_shape)}: model=auto builds "
-                          f"cnn or mlp from model.{kind}; put back tfexp's model/auto.yaml or use model=cnn or model=mlp")
-    return kind, node
+        raise ConfigError(f"model.{kind}={node!r} cannot be built for {kind} inputs: model=auto builds cnn or mlp from "
+                          f"model.{kind}; put back tfexp's model/auto.yaml or use model=cnn or model=mlp")
+    return node
+
+
+def chosen(cfg, input_shape) -> tuple[str, object]:
+    """``model=auto``: the kind of the inputs and the config of the model it builds for them."""
+    kind = input_kind(tuple(input_shape))
+    return kind, kind_model(cfg, kind)
 
 
 def build_auto(cfg, input_shape, num_outputs):
@@ -71,6 +76,14 @@ def tfexp_register_models():
         ModelSpec("cnn", build_cnn, "small convnet for images or 1-D signals (model.filters, kernel_size, dense_units)"),
         ModelSpec("auto", build_auto, "cnn for images and sequences, mlp for tabular rows (model.image, sequence, tabular)"),
     ]
+
+
+@hookimpl
+def tfexp_configure(cfg) -> None:
+    """``model=auto`` has a model for every kind of input, checked before anything heavy."""
+    if cfg.model.name == "auto":
+        for kind in INPUT_KINDS.values():
+            kind_model(cfg.model, kind)
 
 
 @hookimpl
