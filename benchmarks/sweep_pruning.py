@@ -143,6 +143,23 @@ def time_to_reach(row: dict, target: float) -> tuple[float, float] | None:
     return None
 
 
+def print_trial_costs(rows: list[dict]) -> None:
+    """Median CPU seconds per trial (the sweep process's CPU between one trial's end and the
+    next's), by kind: the trial that trained the teacher, finished trials that reused it,
+    pruned ones. A pruned trial's cost is the set-up a pruner cannot cut plus its warm-up."""
+    kinds: dict[str, list[float]] = {"trained the teacher": [], "finished, teacher reused": [], "pruned": []}
+    for r in rows:
+        previous = 0.0
+        for t in sorted(r["trials"], key=lambda t: t["wall"]):
+            kind = "pruned" if t["state"] == "PRUNED" else "finished, teacher reused" if t["teacher_reused"] else "trained the teacher"
+            kinds[kind].append(t["cpu"] - previous)
+            previous = t["cpu"]
+    print("\n| trial | CPU s per trial, median (range) | trials |\n|---|---|---|")
+    for kind, cpus in kinds.items():
+        if cpus:
+            print(f"| {kind} | {statistics.median(cpus):.1f} ({min(cpus):.1f}-{max(cpus):.1f}) | {len(cpus)} |")
+
+
 def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) -> None:
     print(f"\n{trials} trials per sweep; extra overrides: {' '.join(extra) or '-'}\n")
     print("| seed | pruner | wall s | CPU s | trials finished | teachers trained | best | trials pruned (after epoch) |\n|---|---|---|---|---|---|---|---|")
@@ -153,6 +170,7 @@ def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) ->
     shares = [t["teacher_cpu_share"] for r in rows for t in r["trials"] if t["state"] == "COMPLETE" and t["teacher_cpu_share"] is not None]
     if shares:
         print(f"\nteacher stage (and run set-up): median {statistics.median(shares):.0%} of a finished trial's CPU time ({len(shares)} trials)")
+    print_trial_costs(rows)
     by = {(r["seed"], r["pruner"]): r for r in rows}
     bests = [by[s, "none"]["best"] for s in seeds]
     target = statistics.mean(bests) - (statistics.stdev(bests) if len(bests) > 1 else 0.0)
