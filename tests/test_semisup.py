@@ -491,3 +491,20 @@ def test_every_method_finishes_with_its_diagnostics_logged(tmp_path, digits_shar
         assert labeled + unlabeled == 1167 and labeled == pytest.approx(0.1 * 1167, abs=15)  # digits' train split, by a hash
     assert runs["pseudo_label"].data.metrics["pseudo/mask_rate"] == 1.0  # threshold 0 accepts everything
     assert "reconstructions.png" in artifact_paths(tmp_path, runs["autoencoder"].info.run_id)
+
+
+def test_fixmatch_trains_on_two_mirrored_replicas(tmp_path):
+    """Logical CPUs must exist before TensorFlow starts: a fresh process, as a user runs it.
+    Threshold 0 accepts every pseudo-label, so the unlabeled term runs on both replicas."""
+    result = run_cli(
+        ["+experiment=semisup", "technique.method=fixmatch", "technique.threshold=0.0", "technique.diagnostic_examples=64",
+         "strategy=mirrored", "strategy.logical_cpus=2", "debug=fast", "trainer.steps_per_epoch=2",
+         "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = mlflow_runs(tmp_path, "semisup")
+    metrics = run.data.metrics
+    assert run.info.status == "FINISHED" and run.data.tags["tfexp.strategy.replicas"] == "2"
+    assert all(math.isfinite(metrics[k]) for k in ("loss", "labeled_loss", "unlabeled_loss", "val_loss", "test_loss"))
+    assert metrics["mask_rate"] == 1.0 and metrics["unlabeled_loss"] > 0

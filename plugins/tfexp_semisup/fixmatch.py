@@ -40,6 +40,7 @@ class DistributionAlignment(keras.layers.Layer):
         # aggregation: each replica updates them in its step; the mirrored value is the mean
         self.pool_mean = self.add_weight(shape=(num_classes,), initializer=uniform, trainable=False, aggregation="mean", name="pool_mean")
         self.label_mean = self.add_weight(shape=(num_classes,), initializer=uniform, trainable=False, aggregation="mean", name="label_mean")
+        self.built = True  # its state exists from here: checkpoints restore it before any call
 
     def update(self, probs_unlabeled, y_labeled) -> None:
         for mean, batch in ((self.pool_mean, ops.mean(probs_unlabeled, axis=0)),
@@ -68,6 +69,9 @@ class FixMatch(keras.Model):
         self.unlabeled_loss_tracker = LossMean(name="unlabeled_loss")
         self.mask_rate_tracker = keras.metrics.Mean(name="mask_rate")
         self.accepted_tracker = keras.metrics.Sum(name="accepted")
+        # Its parts arrive built. Under tf.distribute, fit() would otherwise build an unbuilt
+        # model by calling it on the first batch's x, here (x_labeled, y_labeled).
+        self.built = True
 
     @property
     def metrics(self):
