@@ -26,6 +26,14 @@ def test_auto_builds_a_cnn_for_images_and_sequences_and_an_mlp_for_tabular_rows(
     assert {"Conv1D", "Conv2D"} & layer_types(model) == ({conv} if conv else set())
 
 
+@pytest.mark.parametrize("input_shape,conv,channels", [((8, 8, 1), "Conv2D", 1), ((8, 8), "Conv1D", 8), ((30,), "Conv1D", 1)])
+def test_model_cnn_reads_inputs_by_rank_as_auto_does(input_shape, conv, channels):
+    """(H, W) is a sequence of H steps with W channels, never a grayscale image (docs/data.md)."""
+    model = build(["model=cnn"], input_shape)
+    first = next(layer for layer in model.layers if type(layer).__name__.startswith("Conv"))
+    assert type(first).__name__ == conv and first.kernel.shape[-2] == channels and model.output_shape == (None, 10)
+
+
 def architecture(model) -> list:
     """Each layer's type and settings, without the names Keras numbers per session."""
     return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}) for layer in model.layers]

@@ -106,6 +106,21 @@ def test_tabular_runs_get_a_table_of_sample_predictions(tmp_path):
     assert not [key for key in client.get_run(run_id).data.metrics if key.startswith("system/")]  # switched off
 
 
+@pytest.mark.parametrize("shape,lines", [((8, 8, 1), 0), ((8, 8), 8), ((20, 3), 3)])
+def test_sample_predictions_draw_images_as_pictures_and_sequences_as_lines(shape, lines):
+    """By the rank rule (docs/data.md): an (H, W) input is a sequence of W channels, drawn as lines."""
+    import numpy as np
+
+    from tfexp.classification import DRAW, samples_figure
+    from tfexp.data.spec import input_kind
+
+    inputs = np.random.default_rng(0).random((5, *shape))
+    figure = samples_figure(inputs, np.zeros(5, int), np.full((5, 2), 0.5), ["a", "b"], DRAW[input_kind(shape)])
+    drawn = [ax for ax in figure.axes if ax.images or ax.lines]
+    assert len(drawn) == 5
+    assert all((len(ax.images), len(ax.lines)) == ((0, lines) if lines else (1, 0)) for ax in drawn)
+
+
 def test_only_measurements_of_training_are_metrics(images):
     """Export sizes and versions are tags, the parameter count a param: the first chart
     section stays the training curves."""

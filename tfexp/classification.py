@@ -1,7 +1,8 @@
 """What a classifier got right and wrong on the test split, logged for every multiclass run:
 the confusion matrix and per-class precision/recall/F1 from one streaming pass over the split
 (:func:`tfexp.data.predict`, N x classes numbers, never the inputs), and a few sample
-predictions from its first batch (a picture grid for images, a table for tabular rows)."""
+predictions from its first batch: a grid of pictures for images, of line plots for sequences,
+a table for tabular rows (docs/data.md, "Inputs by rank")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from tfexp.data import predict
+from tfexp.data.spec import input_kind
 
 SAMPLES = 16
 """Sample predictions shown: a 4 x 4 grid."""
@@ -19,7 +21,7 @@ SAMPLE_FEATURES = 8
 
 def log_classification_report(run, model, data, split: str = "test") -> dict[str, float]:
     """``confusion_matrix.png``, ``per_class_metrics.csv`` and ``sample_predictions.png``
-    (images) or ``sample_predictions.csv`` (tabular), at the run's artifact root; returns
+    (images, sequences) or ``sample_predictions.csv`` (tabular), at the run's artifact root; returns
     the split's ``ece`` (tfexp/calibration.py), from the same pass."""
     from tfexp.calibration import expected_calibration_error
 
@@ -29,8 +31,9 @@ def log_classification_report(run, model, data, split: str = "test") -> dict[str
     run.log_table(per_class_rows(targets, predicted, names), "per_class_metrics.csv")
     inputs, labels = first_batch(data, split, SAMPLES)
     probabilities = softmax(np.asarray(model(prepared(data.spec, inputs), training=False)))
-    if is_image(data.spec.input_shape):
-        run.log_figure(samples_figure(inputs, labels, probabilities, names), "sample_predictions.png")
+    draw = DRAW.get(input_kind(data.spec.input_shape))
+    if draw:
+        run.log_figure(samples_figure(inputs, labels, probabilities, names, draw), "sample_predictions.png")
     else:
         run.log_table(sample_rows(inputs, labels, probabilities, names), "sample_predictions.csv")
     return {"ece": expected_calibration_error(softmax(outputs), targets)}
@@ -81,24 +84,36 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def is_image(input_shape: tuple[int, ...]) -> bool:
-    """Height x width, optionally with 1, 3 or 4 channels."""
-    return len(input_shape) == 2 or (len(input_shape) == 3 and input_shape[-1] in (1, 3, 4))
+def draw_image(ax, image: np.ndarray) -> None:
+    """Grayscale for one channel, colors for RGB(A); of other channel counts, the first."""
+    picture = image if image.shape[-1] in (3, 4) else image[..., 0]
+    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+    ax.axis("off")
 
 
-def samples_figure(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, names: list[str]):
-    """A grid of images, each titled ``predicted p (true)``: green when right, red when wrong."""
+def draw_sequence(ax, sequence: np.ndarray) -> None:
+    """One line per channel over the length."""
+    ax.plot(sequence, linewidth=0.8)
+    ax.tick_params(labelsize=6)
+
+
+DRAW = {"image": draw_image, "sequence": draw_sequence}
+"""How one example is drawn in the sample grid, by :func:`~tfexp.data.spec.input_kind`."""
+
+
+def samples_figure(inputs: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, names: list[str], draw):
+    """A grid of ``draw``-n examples, each titled ``predicted p (true)``: green when right,
+    red when wrong."""
     import matplotlib.pyplot as plt
 
     columns = 4
-    rows = -(-len(images) // columns)
+    rows = -(-len(inputs) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
-    for ax in axes.flat:
+    for ax in axes.flat[len(inputs):]:
         ax.axis("off")
-    for ax, image, label, p in zip(axes.flat, images, labels, probabilities):
+    for ax, x, label, p in zip(axes.flat, inputs, labels, probabilities):
         guess = int(p.argmax())
-        picture = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+        draw(ax, x)
         ax.set_title(f"{names[guess]} {p[guess]:.2f} ({names[int(label)]})", fontsize=9,
                      color="green" if guess == int(label) else "red")
     fig.suptitle("Sample predictions (test split): predicted, probability (true)")

@@ -20,18 +20,21 @@ def build_mlp(cfg, input_shape, num_outputs):
     return keras.Model(inputs, outputs, name="mlp")
 
 
-def build_cnn(cfg, input_shape, num_outputs, sequence: bool = False):
-    """Conv2D on images (H, W[, C]); Conv1D on vectors, read as one-channel signals, and, with
-    ``sequence``, on (length, channels) inputs (``model=auto`` reads rank 2 so)."""
+def build_cnn(cfg, input_shape, num_outputs):
+    """By :func:`~tfexp.data.spec.input_kind` (docs/data.md, "Inputs by rank"): Conv2D over
+    images (H, W, C), Conv1D over sequences (length, channels), and Conv1D over any other
+    input flattened to a one-channel signal (features, 1)."""
     import keras
 
     inputs = keras.Input(shape=input_shape, name="inputs")
-    if len(input_shape) == 1 or sequence:
-        x = keras.layers.Reshape((input_shape[0], 1))(inputs) if len(input_shape) == 1 else inputs
-        conv, pool = keras.layers.Conv1D, keras.layers.MaxPooling1D
-    else:
-        x = keras.layers.Reshape((*input_shape, 1))(inputs) if len(input_shape) == 2 else inputs
+    x = inputs
+    kind = input_kind(tuple(input_shape))
+    if kind == "image":
         conv, pool = keras.layers.Conv2D, keras.layers.MaxPooling2D
+    else:
+        conv, pool = keras.layers.Conv1D, keras.layers.MaxPooling1D
+        if kind == "tabular":
+            x = keras.layers.Reshape((-1, 1))(inputs)
     for filters in cfg.filters:
         x = conv(filters, cfg.kernel_size, padding="same", activation="relu")(x)
         x = pool(2, padding="same")(x)
@@ -63,17 +66,15 @@ def chosen(cfg, input_shape) -> tuple[str, object]:
 
 def build_auto(cfg, input_shape, num_outputs):
     """The CNN for images and sequences, the MLP for tabular rows (tfexp/conf/model/auto.yaml)."""
-    kind, node = chosen(cfg, input_shape)
-    if node.name == "cnn":
-        return build_cnn(node, input_shape, num_outputs, sequence=kind == "sequence")
-    return build_mlp(node, input_shape, num_outputs)
+    _, node = chosen(cfg, input_shape)
+    return (build_cnn if node.name == "cnn" else build_mlp)(node, input_shape, num_outputs)
 
 
 @hookimpl
 def tfexp_register_models():
     return [
         ModelSpec("mlp", build_mlp, "multi-layer perceptron (model.hidden_units, activation, dropout)"),
-        ModelSpec("cnn", build_cnn, "small convnet for images or 1-D signals (model.filters, kernel_size, dense_units)"),
+        ModelSpec("cnn", build_cnn, "small convnet: 2-D over images, 1-D over sequences and rows (model.filters, kernel_size, dense_units)"),
         ModelSpec("auto", build_auto, "cnn for images and sequences, mlp for tabular rows (model.image, sequence, tabular)"),
     ]
 
