@@ -1,13 +1,14 @@
-"""Does pruning pay? The distillation search with the median pruner against without it.
+"""Does pruning pay? The distillation search with a pruner (median by default) against without it.
 
     python benchmarks/sweep_pruning.py [--trials 20] [--seeds 1 2 3] [--extra trainer.epochs=8 ...]
-        [--parallel] [--budget-s SECONDS] [--json out.json] [--keep DIR]
+        [--pruners none median] [--previous earlier.json] [--parallel] [--budget-s SECONDS]
+        [--json out.json] [--keep DIR]
 
 Results: experiments/sweeps.md.
 
 Each sweep is a fresh ``python -m tfexp +experiment=distill hparams_search=distill_optuna``
 process in its own temporary directory (its own mlflow.db and optuna.db) with
-``hydra.sweeper.pruner=median`` or ``none`` and the sweep seed ``seed=S``; the two run
+``hydra.sweeper.pruner=<each of --pruners>`` and the sweep seed ``seed=S``; they run
 one after the other per seed, or with ``--parallel`` all sweeps at once (load from other
 processes then hits both alike; the pruned sweep shares the CPUs with the others for all of
 its time, so its wall time is the pessimistic one). Measured per sweep: wall time, CPU time
@@ -175,11 +176,14 @@ def report(rows: list[dict], seeds: list[int], trials: int, extra: list[str]) ->
     bests = [by[s, "none"]["best"] for s in seeds]
     target = statistics.mean(bests) - (statistics.stdev(bests) if len(bests) > 1 else 0.0)
     print(f"\nunpruned best: mean {statistics.mean(bests):.4f}, sd {statistics.stdev(bests) if len(bests) > 1 else 0:.4f}; target (mean - sd) {target:.4f}\n")
-    print("| seed | pruned/unpruned wall | CPU | best pruned vs unpruned | target reached, unpruned (wall s, CPU s) | pruned |\n|---|---|---|---|---|---|")
-    for seed in seeds:
-        full, pruned = by[seed, "none"], by[seed, "median"]
-        when = [f"{reached[0]:.0f}, {reached[1]:.0f}" if (reached := time_to_reach(r, target)) else "never" for r in (full, pruned)]
-        print(f"| {seed} | {pruned['wall'] / full['wall']:.2f} | {pruned['cpu'] / full['cpu']:.2f} | {pruned['best']:.4f} vs {full['best']:.4f} | {when[0]} | {when[1]} |")
+    print("| seed | pruner | pruned/unpruned wall | CPU | best pruned vs unpruned | target reached, unpruned (wall s, CPU s) | pruned | pruned's CPU to the target / unpruned sweep's CPU |\n|---|---|---|---|---|---|---|---|")
+    for pruner in sorted({r["pruner"] for r in rows} - {"none"}):
+        for seed in seeds:
+            full, pruned = by[seed, "none"], by[seed, pruner]
+            reached = [time_to_reach(r, target) for r in (full, pruned)]
+            when = [f"{r[0]:.0f}, {r[1]:.0f}" if r else "never" for r in reached]
+            share = f"{reached[1][1] / full['cpu']:.2f}" if reached[1] else "never"
+            print(f"| {seed} | {pruner} | {pruned['wall'] / full['wall']:.2f} | {pruned['cpu'] / full['cpu']:.2f} | {pruned['best']:.4f} vs {full['best']:.4f} | {when[0]} | {when[1]} | {share} |")
 
 
 def main() -> None:
@@ -190,6 +194,8 @@ def main() -> None:
     parser.add_argument("--parallel", action="store_true", help="run all sweeps at once (a loaded machine gives more CPU to more processes)")
     parser.add_argument("--budget-s", type=float, help="stop each sweep (SIGKILL) after this many seconds and report the trials it finished")
     parser.add_argument("--json", type=Path, help="also write every sweep's measurements (per trial too) here")
+    parser.add_argument("--pruners", nargs="+", default=["none", "median"], help="hydra.sweeper.pruner values to run (none, median, successive_halving, hyperband)")
+    parser.add_argument("--previous", type=Path, help="also report the sweeps of an earlier --json (same trials and overrides), e.g. its unpruned ones")
     parser.add_argument("--keep", type=Path, help="run each sweep in KEEP/seed<S>-<pruner> and keep its stores and log (default: a temporary directory)")
     args = parser.parse_args()
     rows, lock = [], threading.Lock()
@@ -205,11 +211,12 @@ def main() -> None:
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=1))
 
-    jobs = [(seed, pruner) for seed in args.seeds for pruner in ("none", "median")]
+    jobs = [(seed, pruner) for seed in args.seeds for pruner in args.pruners]
     with ThreadPoolExecutor(max_workers=len(jobs) if args.parallel else 1) as pool:
         for done in [pool.submit(one, *job) for job in jobs]:
             done.result()
-    report(rows, args.seeds, args.trials, args.extra)
+    earlier = json.loads(args.previous.read_text()) if args.previous else []
+    report([*earlier, *rows], args.seeds, args.trials, args.extra)
 
 
 if __name__ == "__main__":
