@@ -159,6 +159,21 @@ def test_mirrored_over_two_logical_cpus_trains_with_fit(tmp_path):
     assert run.data.params["strategy.logical_cpus"] == "2" and run.data.metrics["test_accuracy"] > 0.2
 
 
+@pytest.mark.slow
+def test_multirun_of_different_models_under_mirrored_finishes_every_job(tmp_path):
+    """The jobs of a multirun share one process: the second job's strategy must not reuse
+    the first job's collective keys (its all-reduce would expect the first model's shapes)."""
+    result = run_cli(
+        ["-m", "model=mlp,cnn", "strategy=mirrored", "strategy.logical_cpus=2", "debug=fast", "trainer.steps_per_epoch=2",
+         "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = {run.data.params["model.name"]: run for run in mlflow_runs(tmp_path) if run.data.tags.get("tfexp.sweep") != "parent"}
+    assert set(jobs) == {"mlp", "cnn"} and {run.info.status for run in jobs.values()} == {"FINISHED"}
+    assert {run.data.tags["tfexp.strategy.replicas"] for run in jobs.values()} == {"2"}
+
+
 # -- precision, XLA, determinism ------------------------------------------------------
 
 

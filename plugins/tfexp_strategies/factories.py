@@ -45,9 +45,19 @@ def gpu_strategy(cfg):
     return tf.distribute.OneDeviceStrategy(f"/gpu:{cfg.device_index}")
 
 
+# TensorFlow's runtime keeps every collective instance it ran, by key, for the whole process,
+# and each MirroredStrategy starts at the same keys: the next job of a multirun would
+# all-reduce another model's variables under the first job's keys ("Shape mismatch in the
+# collective instance 100"). Each strategy gets its own base, as TensorFlow's tests do
+# (strategy_combinations.py steps it by 100000); a strategy takes one group key per device
+# set, and the smaller step keeps the int32 keys valid for two million strategies.
+COLLECTIVE_KEY_STEP = 1000
+
+
 def mirrored_strategy(cfg):
     import tensorflow as tf
 
+    tf.distribute.MirroredStrategy._collective_key_base += COLLECTIVE_KEY_STEP
     if cfg.devices:
         devices = list(cfg.devices)
     elif cfg.logical_cpus:
