@@ -179,6 +179,7 @@ def assert_same_means(got: dict, expected: dict) -> None:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
 
 
+@pytest.mark.slow  # ~45 s: the NaN-recovery test covers carried state in the default suite
 def test_fixmatch_resumes_with_the_distribution_alignment_it_had_at_the_stop(tmp_path):
     import tensorflow as tf
 
@@ -493,6 +494,7 @@ def test_every_method_finishes_with_its_diagnostics_logged(tmp_path, digits_shar
     assert "reconstructions.png" in artifact_paths(tmp_path, runs["autoencoder"].info.run_id)
 
 
+@pytest.mark.slow  # ~45 s: a fresh process with two logical CPUs
 def test_fixmatch_trains_on_two_mirrored_replicas(tmp_path):
     """Logical CPUs must exist before TensorFlow starts: a fresh process, as a user runs it.
     Threshold 0 accepts every pseudo-label, so the unlabeled term runs on both replicas."""
