@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfexp.errors import TfexpError
+from tfexp.run_facts import hydra_job_num
 from tfexp.sweep import current_sweep
 from tfexp_mlflow.buffer import MetricBuffer
 from tfexp_mlflow.config import mlflow_config
@@ -149,6 +150,8 @@ class Session:
             parent_id = parent[0]
             experiment_id = client.get_run(parent_id).info.experiment_id
             tags["mlflow.parentRunId"] = parent_id
+            if (job := hydra_job_num()) is not None:  # from its first moment: a job killed before its tags arrive still says which it was
+                tags["tfexp.job"] = str(job)
         else:
             experiment_id = ensure_experiment(client, run.cfg.tracking.experiment_name, uri)
         return mlflow.start_run(experiment_id=experiment_id, run_name=run_name(run), tags=tags)
