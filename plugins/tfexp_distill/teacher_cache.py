@@ -64,17 +64,20 @@ def cache_dir(cfg: DictConfig) -> Path | None:
     return Path(HydraConfig.get().sweep.dir).resolve() / "teachers"
 
 
-def train_or_reuse(run, teacher, train: Callable[[], None], evaluate: Callable[[], dict[str, float]]) -> None:
+def train_or_reuse(run, teacher, train: Callable[[], None], evaluate: Callable[[], dict[str, float]]) -> Path | None:
     """``train()`` and ``evaluate()`` the (built, compiled) ``teacher`` and store its weights
     and test metrics, or load the weights and log the test metrics an earlier run with the
     same :func:`teacher_key` stored; either way the run's tags say which, and where the
-    teacher came from."""
+    teacher came from. Returns where this teacher's cached logits are shared with the sweep's
+    other trials (:func:`tfexp_distill.logits_cache.write_once`), None where teachers are not
+    reused."""
     directory = cache_dir(run.cfg)
     if directory is None:
         train()
         evaluate()
-        return
+        return None
     key = teacher_key(run.cfg)
+    shared_logits = directory / f"{key}.logits"
     directory.mkdir(parents=True, exist_ok=True)
     weights, facts = directory / f"{key}.weights.h5", directory / f"{key}.json"
     tags = {"tfexp.distill.teacher_key": key}
@@ -89,19 +92,13 @@ def train_or_reuse(run, teacher, train: Callable[[], None], evaluate: Callable[[
             trained_by = known.get("run_id")
             log.info("distill: teacher reused from %s (trained by run %s); technique.reuse_teacher=false retrains it", weights, trained_by)
             run.set_tags({**tags, "tfexp.distill.teacher": f"reused: {weights}", **({"tfexp.distill.teacher_run_id": trained_by} if trained_by else {})})
-            return
+            return shared_logits
         train()
         known = {"run_id": run.tracker_refs.get("mlflow"), "output_dir": str(run.output_dir), "test": evaluate()}  # run_id: as for runs:/<id>/teacher
         replace_atomically(facts, lambda tmp: tmp.write_text(json.dumps(known)))
         replace_atomically(weights, teacher.save_weights)  # last: its presence means complete
         run.set_tags({**tags, "tfexp.distill.teacher": f"trained in this run (artifact: teacher), kept for reuse: {weights}"})
-
-
-def logits_dir(run) -> Path | None:
-    """Where this run's teacher's cached logits are shared with the sweep's other trials
-    (:func:`tfexp_distill.logits_cache.write_once`); None where teachers are not reused."""
-    directory = cache_dir(run.cfg)
-    return directory and directory / f"{teacher_key(run.cfg)}.logits"
+    return shared_logits
 
 
 def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:

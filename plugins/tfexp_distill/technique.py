@@ -57,12 +57,13 @@ class Distill:
     def tfexp_run_fit(self, run, model, data, callbacks):
         """Stages ``teacher`` (unless loaded), ``baseline`` (optional) and ``student``, each
         through the core's ``run.fit``: checkpointed, resumable, preemptible."""
-        from tfexp_distill.teacher_cache import PREFIX, logits_dir, train_or_reuse
+        from tfexp_distill.teacher_cache import PREFIX, train_or_reuse
 
         compile_like(run, self.teacher, model, data, self.cfg.teacher_learning_rate if self.teacher_trained_here else None)
         evaluate_teacher = lambda: run.evaluate(self.teacher, prefix=PREFIX)  # noqa: E731
+        shared_logits = None  # a loaded teacher's key does not cover its file's contents: nothing shared
         if self.teacher_trained_here:
-            train_or_reuse(run, self.teacher, lambda: self.train_teacher(run), evaluate_teacher)
+            shared_logits = train_or_reuse(run, self.teacher, lambda: self.train_teacher(run), evaluate_teacher)
         else:
             evaluate_teacher()
         if self.cfg.baseline:
@@ -70,7 +71,7 @@ class Distill:
             compile_like(run, baseline, model, data)
             run.fit(baseline, stage="baseline")
             self.baseline_test = run.evaluate(baseline, prefix="baseline/")
-        distill(run, model, self.teacher, data, self.cfg, callbacks, shared_cache=logits_dir(run) if self.teacher_trained_here else None)
+        distill(run, model, self.teacher, data, self.cfg, callbacks, shared_cache=shared_logits)
         return run.history
 
     def train_teacher(self, run) -> None:
