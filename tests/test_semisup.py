@@ -229,6 +229,51 @@ def test_curriculum_accepts_the_most_confident_share_of_each_predicted_class():
     assert np.isinf(curriculum_thresholds(identity_model, pool, 1.0, 4)[3])  # a class never predicted: none accepted
 
 
+def test_validated_thresholds_open_a_class_only_where_its_confident_predictions_are_right():
+    from tfexp_semisup.pseudo_labels import MIN_VALIDATED, validated_thresholds
+
+    def identity_model(x, training=False):  # its logits are its inputs: softmax(log p) = p
+        return x
+
+    def predicted(c, confidences):
+        rows = np.full((len(confidences), 3), 0.0, "float32")
+        rows[:] = ((1 - np.asarray(confidences)) / 2)[:, None]
+        rows[np.arange(len(confidences)), c] = confidences
+        return rows
+
+    right0 = np.linspace(0.99, 0.90, 12)  # class 0: 12 right, then 4 wrong tied at 0.85
+    probs = np.concatenate([predicted(0, right0), predicted(0, [0.85] * 4), predicted(1, [0.99] * 12), predicted(2, [0.99] * 5)])
+    truth = np.array([0] * 12 + [1] * 4 + [2] * 12 + [2] * 5)
+    val = [(np.log(probs[:20]), truth[:20]), (np.log(probs[20:]), truth[20:])]  # batch by batch
+    thresholds = validated_thresholds(identity_model, val, 0.9, 0.0, 3)
+    # 13 of 16 would be 92% right, but the threshold 0.85 admits all four ties (75%): 0.90 it is
+    assert thresholds[0] == pytest.approx(0.90, abs=1e-4)
+    assert np.isinf(thresholds[1])  # confident and always wrong: closed
+    assert 5 < MIN_VALIDATED and np.isinf(thresholds[2])  # right, but too few to tell
+    raised = validated_thresholds(identity_model, val, 0.9, [0.95, 0.0, 0.0], 3)
+    assert np.isinf(raised[0])  # above its floor, only 5 of class 0 remain
+    assert validated_thresholds(identity_model, val, 0.75, 0.0, 3)[0] == pytest.approx(0.85, abs=1e-4)
+
+
+def test_pseudo_label_precision_accepts_only_classes_the_validation_split_vouches_for(tmp_path):
+    run = tiny_run(tmp_path, ["+experiment=semisup", "model=mlp", "technique.threshold=0.0", "technique.precision=0.9",
+                              "technique.rounds=1", "debug.trainer.steps_per_epoch=20", "debug.trainer.epochs=2", "trainer.verbose=0",
+                              "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"])
+    metrics = MlflowClient(store_uri(tmp_path)).get_run(run.tracker_refs["mlflow"]).data.metrics
+    assert metrics["pseudo/open_classes"] >= 1
+    assert metrics["pseudo/mask_rate"] < 1.0  # the threshold alone (0.0) would take the whole pool
+    assert metrics["pseudo/accuracy"] > metrics["pseudo/pool_accuracy"]  # and what it takes is more often right
+
+
+def test_fixmatch_precision_keeps_every_class_closed_until_the_model_earns_it(tmp_path):
+    run = tiny_run(tmp_path, [*FIXMATCH_RUN, "technique.threshold=0.0", "technique.precision=0.9", "debug.trainer.steps_per_epoch=20",
+                              "debug.trainer.epochs=3", "trainer.verbose=0"])
+    client = MlflowClient(store_uri(tmp_path))
+    history = {key: [m.value for m in client.get_metric_history(run.tracker_refs["mlflow"], key)] for key in ("mask_rate", "pseudo/open_classes")}
+    assert history["mask_rate"][0] == 0 and history["pseudo/open_classes"][0] == 0  # an untrained model vouches for nothing
+    assert history["mask_rate"][-1] > 0 and history["pseudo/open_classes"][-1] >= 1  # the training step reads the opened classes
+
+
 def test_a_curriculum_round_accepts_its_share_of_the_pool_and_logs_calibration(tmp_path):
     run = tiny_run(tmp_path, ["+experiment=semisup", "technique.curriculum=0.5", "technique.rounds=1", "trainer.verbose=0",
                               "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"])
@@ -349,7 +394,8 @@ def test_sequence_views_shift_scale_and_cut_a_window():
      ("technique.threshold=2", "technique.threshold"), ("+technique.thresold=0.9", "technique.thresold"),
      ("technique.augment.feature_drop=1", "technique.augment.feature_drop"),
      ("technique.diagnostic_examples=0", "technique.diagnostic_examples"), ("technique.augment.kind=audio", "technique.augment.kind"),
-     ("technique.curriculum=0", "technique.curriculum"), ("technique.augment.feature_swap=1", "technique.augment.feature_swap")],
+     ("technique.curriculum=0", "technique.curriculum"), ("technique.augment.feature_swap=1", "technique.augment.feature_swap"),
+     ("technique.precision=1.5", "technique.precision")],
 )
 def test_bad_technique_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

@@ -59,6 +59,12 @@ class SemisupConfig:
     curriculum: Optional[float] = None
     """pseudo_label: instead of ``threshold``, accept in round r of R the most confident
     ``curriculum * r / R`` of the pool examples predicted as each class (null: the threshold)."""
+    precision: Optional[float] = None
+    """pseudo_label, fixmatch: per class, raise the threshold (or the curriculum's) until the
+    model's predictions of that class on the validation split that pass it are right at least
+    this share of the time (over at least 10 of them); a class where none is gets no
+    pseudo-labels, so a model too weak to label the pool stops training on its mistakes.
+    Checked every round (pseudo_label) or epoch (fixmatch). null: the threshold alone."""
     lambda_u: float = 1.0
     """fixmatch: weight of the unlabeled consistency loss."""
     mu: int = 7
@@ -94,6 +100,7 @@ def checked_config(node: DictConfig) -> DictConfig:
     _check(0 <= cfg.threshold <= 1, "threshold", "a confidence between 0 and 1", cfg.threshold)
     _check(cfg.rounds >= 1, "rounds", "an integer >= 1", cfg.rounds)
     _check(cfg.curriculum is None or 0 < cfg.curriculum <= 1, "curriculum", "null or a share in (0, 1]", cfg.curriculum)
+    _check(cfg.precision is None or 0 < cfg.precision <= 1, "precision", "null or a share in (0, 1]", cfg.precision)
     _check(cfg.lambda_u >= 0, "lambda_u", "a weight >= 0", cfg.lambda_u)
     _check(cfg.mu >= 1, "mu", "an integer >= 1", cfg.mu)
     _check(cfg.diagnostic_examples is None or cfg.diagnostic_examples >= 1, "diagnostic_examples", "null or an integer >= 1", cfg.diagnostic_examples)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfexp.losses import LossMean
 from tfexp_semisup.augment import augmenters
-from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, confident_pseudo_labels, pool_stats
+from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, confident_pseudo_labels, pool_stats, validated_thresholds
 
 
-def consistency_loss(logits_strong, probs_weak, threshold: float):
+def consistency_loss(logits_strong, probs_weak, threshold):
     """``(loss, mask)``: cross-entropy of the strong view against the weak view's confident
     arg-max, averaged over *all* unlabeled examples (unconfident ones count as 0). A Keras
     loss: under tf.distribute it is each replica's share, like the labeled term."""
@@ -56,9 +57,10 @@ class FixMatch(keras.Model):
     """Trains ``classifier`` (shared weights) with FixMatch; validates it as is. The labeled
     term is ``labeled_loss`` (the classifier's compiled loss: ``trainer.label_smoothing`` and
     ``trainer.class_weight`` apply to it). With ``align`` (a :class:`DistributionAlignment`)
-    the threshold and the targets read the aligned weak-view probabilities."""
+    the threshold and the targets read the aligned weak-view probabilities. ``threshold``: a
+    number, or a variable with one per class that :class:`ValidatedThresholds` sets."""
 
-    def __init__(self, classifier, weak, strong, threshold: float, lambda_u: float, labeled_loss=None, align=None):
+    def __init__(self, classifier, weak, strong, threshold, lambda_u: float, labeled_loss=None, align=None):
         super().__init__(name="fixmatch")
         self.classifier, self.weak, self.strong = classifier, weak, strong
         self.labeled_loss = labeled_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -119,13 +121,29 @@ class FixMatch(keras.Model):
         return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
 
 
+class ValidatedThresholds(keras.callbacks.Callback):
+    """Before each epoch, sets ``thresholds`` (the variable the training step reads, one per
+    class) from the classifier's predictions on the validation ``batches``, through the
+    alignment as the step sees them (:func:`validated_thresholds`): a class is pseudo-labeled
+    only while its confident predictions there are right at least ``precision`` of the time."""
+
+    def __init__(self, classifier, batches, precision: float, floor: float, thresholds, align=None):
+        super().__init__()
+        self.classifier, self.batches, self.precision, self.floor = classifier, batches, precision, floor
+        self.thresholds, self.align = thresholds, align
+
+    def on_epoch_begin(self, epoch, logs=None):
+        num_classes = self.thresholds.shape[0]
+        self.thresholds.assign(validated_thresholds(self.classifier, self.batches, self.precision, self.floor, num_classes, self.align))
+
+
 class PoolDiagnostics(keras.callbacks.Callback):
     """Adds ``pseudo/*`` to each epoch's logs: what the classifier would pseudo-label in
     ``batches`` of the pool right now, checked against the hidden labels (a diagnostic,
     never a target), through the training step's distribution ``align``ment if any. Put it
     before the callback that records the logs."""
 
-    def __init__(self, classifier, batches, threshold: float, class_names, align=None):
+    def __init__(self, classifier, batches, threshold, class_names, align=None):
         super().__init__()
         self.classifier, self.batches, self.threshold, self.class_names, self.align = classifier, batches, threshold, class_names, align
 
@@ -151,21 +169,26 @@ def train_fixmatch(run, model, labeled, pool, callbacks, cfg) -> None:
     with run.strategy.scope():
         weak, strong = augmenters(spec.input_shape, cfg.augment)
         align = DistributionAlignment(spec.num_outputs) if cfg.distribution_alignment else None
-        trainer = FixMatch(model, weak, strong, cfg.threshold, cfg.lambda_u, labeled_loss=model.loss, align=align)
+        threshold = cfg.threshold
+        if cfg.precision is not None:  # every class closed until the first epoch's check opens it
+            threshold = keras.Variable(np.full(spec.num_outputs, np.inf, "float32"), trainable=False, name="thresholds")
+        trainer = FixMatch(model, weak, strong, threshold, cfg.lambda_u, labeled_loss=model.loss, align=align)
         # The run's model's own optimizer: the checkpoints hold the model with it (and the
         # alignment means the stage carries), not the wrapper.
         trainer.compile(optimizer=model.optimizer)
     seen = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
     if cfg.diagnostic_examples is not None:
         seen = seen.unbatch().take(cfg.diagnostic_examples).batch(INFERENCE_BATCH)
-    diagnostics = PoolDiagnostics(model, seen, cfg.threshold, spec.class_names, align)
+    validation = run.dataset("val", data=labeled)
+    gate = [] if cfg.precision is None else [ValidatedThresholds(model, validation, cfg.precision, cfg.threshold, threshold, align)]
+    diagnostics = PoolDiagnostics(model, seen, threshold, spec.class_names, align)
     run.fit(
         trainer, stage="fixmatch", saves=model, carries={"alignment": align} if align else None, prefix="",
         train=fixmatch_dataset(
             run.dataset("train", training=True, data=labeled),
             run.dataset("train", training=True, data=pool, batch_size=cfg.mu * t.batch_size),
         ),
-        val=run.dataset("val", data=labeled),
+        val=validation,
         steps_per_epoch=t.steps_per_epoch or math.ceil(pool.spec.size("train") / (cfg.mu * t.batch_size)),
-        callbacks=[diagnostics, *callbacks],
+        callbacks=[*gate, diagnostics, *callbacks],
     )

@@ -14,12 +14,13 @@ import numpy as np
 
 def confident_pseudo_labels(probs, threshold):
     """``(labels, mask)``: the arg-max class of each row and 1.0 where its probability
-    reaches ``threshold`` (``>=``; a number, or one per class: the predicted class's), else 0.0."""
+    reaches ``threshold`` (``>=``; a number, or one per class, array or variable: the predicted
+    class's), else 0.0."""
     from keras import ops
 
     labels = ops.argmax(probs, axis=-1)
     if not np.isscalar(threshold):
-        threshold = ops.take(ops.convert_to_tensor(threshold, probs.dtype), labels)
+        threshold = ops.take(ops.cast(threshold, probs.dtype), labels)
     mask = ops.cast(ops.max(probs, axis=-1) >= threshold, "float32")
     return labels, mask
 
@@ -55,6 +56,39 @@ def curriculum_thresholds(model, batches, share: float, num_classes: int) -> np.
     return thresholds
 
 
+MIN_VALIDATED = 10
+"""Validation predictions a class needs at or above its threshold before their precision counts."""
+
+
+def validated_thresholds(model, batches, precision: float, floor, num_classes: int, align=None) -> np.ndarray:
+    """Per class, the lowest confidence, at least ``floor`` (a number or one per class), at
+    which the model's predictions of that class on ``batches`` of labeled ``(x, y)`` (the
+    validation split) are right at least ``precision`` of the time, over at least
+    :data:`MIN_VALIDATED` of them; inf where no confidence is: that class gets no
+    pseudo-labels until the model earns them, so a weak model stops teaching itself its
+    mistakes. ``align`` maps the probabilities first, as it does for the pool."""
+    confidences, predicted, truth = [], [], []
+    for x, y in batches:
+        probs = probabilities(model, x)
+        probs = probs if align is None else np.asarray(align(probs))
+        confidences.append(probs.max(axis=-1))
+        predicted.append(probs.argmax(axis=-1))
+        truth.append(np.asarray(y).reshape(-1))
+    confidence, predicted, truth = (np.concatenate(a) for a in (confidences, predicted, truth))
+    floor = np.broadcast_to(np.asarray(floor, dtype="float32"), (num_classes,))
+    thresholds = np.full(num_classes, np.inf, dtype="float32")
+    for c in range(num_classes):
+        mine = (predicted == c) & (confidence >= floor[c])
+        order = np.argsort(-confidence[mine], kind="stable")
+        ranked, right = confidence[mine][order], (truth[mine] == c)[order]
+        count = np.arange(1, len(ranked) + 1)
+        cut = np.append(ranked[1:] < ranked[:-1], True)  # a threshold admits every tie of its confidence
+        passing = np.flatnonzero((np.cumsum(right) >= precision * count) & (count >= MIN_VALIDATED) & cut)
+        if len(passing):
+            thresholds[c] = ranked[passing[-1]]
+    return thresholds
+
+
 def metric_safe(name: str) -> str:
     """A class name usable in an MLflow metric key."""
     return re.sub(r"[^0-9A-Za-z_.\- ]", "_", name)
@@ -65,10 +99,14 @@ class PseudoLabelTally:
 
     :meth:`stats`: ``accepted`` and ``mask_rate`` (share above the threshold), ``accuracy``
     of the accepted ones against the hidden labels (absent when none is accepted),
-    ``pool_accuracy`` of every prediction, and ``count_<class>`` per class among the accepted."""
+    ``pool_accuracy`` of every prediction, ``count_<class>`` per class among the accepted,
+    and with a threshold per class, ``open_classes``: how many can be accepted at all."""
 
-    def __init__(self, threshold: float, class_names):
-        self.threshold, self.class_names = threshold, list(class_names)
+    def __init__(self, threshold, class_names):
+        from keras import ops
+
+        self.threshold = threshold if np.isscalar(threshold) else np.asarray(ops.convert_to_numpy(threshold))
+        self.class_names = list(class_names)
         self.seen = self.correct = self.accepted_correct = 0
         self.counts = np.zeros(len(self.class_names), int)
 
@@ -91,10 +129,12 @@ class PseudoLabelTally:
         if accepted:
             stats["accuracy"] = self.accepted_correct / accepted
         stats.update({f"count_{metric_safe(name)}": float(n) for name, n in zip(self.class_names, self.counts)})
+        if not np.isscalar(self.threshold):
+            stats["open_classes"] = float(np.isfinite(self.threshold).sum())
         return stats
 
 
-def pool_stats(model, batches, threshold: float, class_names, align=None) -> dict[str, float]:
+def pool_stats(model, batches, threshold, class_names, align=None) -> dict[str, float]:
     """The tally of ``model``'s pseudo-labels over ``batches`` of ``(x, hidden_y)``: one
     streaming pass; ``align`` maps the probabilities first (FixMatch's distribution alignment)."""
     tally = PseudoLabelTally(threshold, class_names)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfexp_semisup.fitting import fit_stage
-from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, PseudoLabelTally, curriculum_thresholds, probabilities
+from tfexp_semisup.pseudo_labels import (
+    INFERENCE_BATCH, PseudoLabelTally, curriculum_thresholds, probabilities, validated_thresholds,
+)
 
 
 def label_pool(model, batches, tally: PseudoLabelTally, path: Path) -> int:
@@ -80,6 +82,8 @@ def train_pseudo_label(run, model, labeled, pool, callbacks, cfg) -> None:
         threshold = cfg.threshold
         if cfg.curriculum is not None:  # round r of R accepts the top curriculum * r / R of each class
             threshold = curriculum_thresholds(model, batches, cfg.curriculum * round_ / cfg.rounds, labeled.spec.num_outputs)
+        if cfg.precision is not None:
+            threshold = validated_thresholds(model, run.dataset("val", data=labeled), cfg.precision, threshold, labeled.spec.num_outputs)
         tally = PseudoLabelTally(threshold, labeled.spec.class_names)
         accepted = label_pool(model, batches, tally, path)
         run.log_metrics({f"pseudo/{k}": v for k, v in tally.stats().items()}, step=round_)
