@@ -15,7 +15,7 @@ import optuna
 import pytest
 
 from hydra_plugins.tfexp_optuna_sweeper import search_space
-from hydra_plugins.tfexp_optuna_sweeper.study import SAMPLERS, make_sampler
+from hydra_plugins.tfexp_optuna_sweeper.study import SAMPLERS, make_pruner, make_sampler
 from tfexp.testing import artifact_paths, mlflow_runs, run_cli
 
 FAST = ["debug=fast", "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"]
@@ -221,3 +221,24 @@ def test_presets_search_with_tpe_after_a_random_start(tmp_path, preset, experime
     startup = sweeper.n_startup_trials
     assert type(sampler).__name__ == "TPESampler" and sweeper.n_trials == 30 and startup == 10
     assert sorted(distances[startup:])[len(distances[startup:]) // 2] < sorted(distances[:startup])[startup // 2]
+
+
+def test_the_distill_preset_judges_a_student_only_from_its_fifth_epoch():
+    """Students that start slowly can end best (experiments/sweeps.md): the preset's pruner
+    lets every trial run 5 epochs, then stops one far behind the trials before it."""
+    from tfexp.testing import compose
+
+    sweeper = compose(["+experiment=distill", "hparams_search=distill_optuna"], with_hydra=True).hydra.sweeper
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(sweeper))
+    for value in (0.9, 0.8, 0.85, 0.95):  # finished students
+        trial = study.ask()
+        for epoch in range(sweeper.warmup_epochs + 1):
+            trial.report(value, epoch)
+            trial.should_prune()  # as every job asks after each epoch: it enters the pruner's rungs
+        study.tell(trial, value)
+    slow = study.ask()
+    for epoch in range(sweeper.warmup_epochs):
+        slow.report(0.1, epoch)
+        assert not slow.should_prune(), epoch
+    slow.report(0.1, sweeper.warmup_epochs)
+    assert slow.should_prune()
