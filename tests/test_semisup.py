@@ -280,7 +280,7 @@ def test_fixmatch_precision_keeps_every_class_closed_until_the_model_earns_it(tm
 
 
 def test_a_curriculum_round_accepts_its_share_of_the_pool_and_logs_calibration(tmp_path):
-    run = tiny_run(tmp_path, ["+experiment=semisup", "technique.curriculum=0.5", "technique.rounds=1", "trainer.verbose=0",
+    run = tiny_run(tmp_path, ["+experiment=semisup", "technique.curriculum=0.5", "technique.precision=null", "technique.rounds=1", "trainer.verbose=0",
                               "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"])
     metrics = MlflowClient(store_uri(tmp_path)).get_run(run.tracker_refs["mlflow"]).data.metrics
     pool = metrics["pseudo/accepted"] / metrics["pseudo/mask_rate"]
@@ -475,7 +475,7 @@ def test_hidden_labels_never_reach_the_training_loss(tmp_path, method):
     recorder = RecordTargets()
     run = tiny_run(
         tmp_path,
-        ["+experiment=semisup", "technique.name=semisup_poisoned", f"technique.method={method}", "technique.threshold=0.0",
+        ["+experiment=semisup", "technique.name=semisup_poisoned", f"technique.method={method}", "technique.threshold=0.0", "technique.precision=null",
          "tracking.log_model=false", "tracking.tensorboard=false"],
         plugins=[recorder],
     )
@@ -518,7 +518,7 @@ def test_the_same_examples_keep_their_labels_in_arrays_and_in_shards(digits_shar
 def test_every_method_finishes_with_its_diagnostics_logged(tmp_path, digits_shards):
     result = run_cli(
         ["-m", "+experiment=semisup", "debug=fast", "data=tfrecord", f"data.schema={digits_shards}", f"technique.method={','.join(METHODS)}",
-         "technique.baseline=true", "technique.threshold=0.0", "tracking.log_model=false"],
+         "technique.baseline=true", "technique.threshold=0.0", "technique.precision=null", "tracking.log_model=false"],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -546,7 +546,7 @@ def test_fixmatch_trains_on_two_mirrored_replicas(tmp_path):
     """Logical CPUs must exist before TensorFlow starts: a fresh process, as a user runs it.
     Threshold 0 accepts every pseudo-label, so the unlabeled term runs on both replicas."""
     result = run_cli(
-        ["+experiment=semisup", "technique.method=fixmatch", "technique.threshold=0.0", "technique.diagnostic_examples=64",
+        ["+experiment=semisup", "technique.method=fixmatch", "technique.threshold=0.0", "technique.precision=null", "technique.diagnostic_examples=64",
          "strategy=mirrored", "strategy.logical_cpus=2", "debug=fast", "trainer.steps_per_epoch=2",
          "tracking.log_model=false", "tracking.tensorboard=false", "export.formats=[]"],
         cwd=tmp_path,
