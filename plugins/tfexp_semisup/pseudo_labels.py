@@ -37,17 +37,25 @@ def probabilities(model, x) -> np.ndarray:
     return keras.ops.convert_to_numpy(keras.ops.softmax(model(x, training=False), axis=-1))
 
 
+def predictions(model, batches, align=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(confidence, predicted class, label)`` per example of ``batches`` of ``(x, y)``: one
+    streaming pass keeping three numbers per example; ``align`` maps the probabilities first."""
+    confidences, predicted, labels = [], [], []
+    for x, y in batches:
+        probs = probabilities(model, x)
+        probs = probs if align is None else np.asarray(align(probs))
+        confidences.append(probs.max(axis=-1))
+        predicted.append(probs.argmax(axis=-1))
+        labels.append(np.asarray(y).reshape(-1))
+    return tuple(np.concatenate(a) for a in (confidences, predicted, labels))
+
+
 def curriculum_thresholds(model, batches, share: float, num_classes: int) -> np.ndarray:
     """Per class, the confidence of the most confident ``share`` of the pool examples the
     model predicts as that class (inf where it predicts none): as thresholds, they accept
     each class's top ``share``, so no class gets in on confidence alone (one streaming
-    pass over ``batches`` of ``(x, hidden_y)``, keeping two numbers per example)."""
-    confidences, predicted = [], []
-    for x, _ in batches:
-        probs = probabilities(model, x)
-        confidences.append(probs.max(axis=-1))
-        predicted.append(probs.argmax(axis=-1))
-    confidence, predicted = np.concatenate(confidences), np.concatenate(predicted)
+    pass over ``batches`` of ``(x, hidden_y)``)."""
+    confidence, predicted, _ = predictions(model, batches)
     thresholds = np.full(num_classes, np.inf, dtype="float32")
     for c in range(num_classes):
         mine = np.sort(confidence[predicted == c])[::-1]
@@ -67,14 +75,7 @@ def validated_thresholds(model, batches, precision: float, floor, num_classes: i
     :data:`MIN_VALIDATED` of them; inf where no confidence is: that class gets no
     pseudo-labels until the model earns them, so a weak model stops teaching itself its
     mistakes. ``align`` maps the probabilities first, as it does for the pool."""
-    confidences, predicted, truth = [], [], []
-    for x, y in batches:
-        probs = probabilities(model, x)
-        probs = probs if align is None else np.asarray(align(probs))
-        confidences.append(probs.max(axis=-1))
-        predicted.append(probs.argmax(axis=-1))
-        truth.append(np.asarray(y).reshape(-1))
-    confidence, predicted, truth = (np.concatenate(a) for a in (confidences, predicted, truth))
+    confidence, predicted, truth = predictions(model, batches, align)
     floor = np.broadcast_to(np.asarray(floor, dtype="float32"), (num_classes,))
     thresholds = np.full(num_classes, np.inf, dtype="float32")
     for c in range(num_classes):
