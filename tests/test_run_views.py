@@ -74,10 +74,7 @@ def test_per_class_table_has_a_row_per_class(images, tmp_path):
 def test_hparams_dashboard_shows_the_objective_first(images):
     """TensorBoard's HParams backend, as the dashboard asks it, over the run's event log."""
     from tensorboard import context as request
-    from tensorboard.backend.event_processing import (
-        data_provider,
-        plugin_event_multiplexer,
-    )
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
     from tensorboard.plugins import base_plugin
     from tensorboard.plugins.hparams import backend_context
 

@@ -9,23 +9,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from mlflow import MlflowClient
-from tfexp_semisup.config import checked_config
-from tfexp_semisup.technique import SemiSupervised
-from tfexp_semisup.views import split_labeled
-from tfexp_sklearn_data import load_digits
 
 from tfexp import hookimpl
 from tfexp.components import TechniqueSpec
 from tfexp.data import Data
 from tfexp.errors import ConfigError, TfexpError
-from tfexp.testing import (
-    artifact_paths,
-    compose,
-    mlflow_runs,
-    run_cli,
-    store_uri,
-    tiny_run,
-)
+from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
+from tfexp_semisup.config import checked_config
+from tfexp_semisup.technique import SemiSupervised
+from tfexp_semisup.views import split_labeled
+from tfexp_sklearn_data import load_digits
 
 METHODS = ("pseudo_label", "fixmatch", "autoencoder")
 
@@ -99,6 +92,7 @@ PROBS = np.array([[0.96, 0.02, 0.02], [0.5, 0.3, 0.2], [0.05, 0.95, 0.0], [0.1, 
 
 def test_fixmatch_mask_keeps_predictions_at_or_above_the_threshold():
     import keras
+
     from tfexp_semisup.fixmatch import consistency_loss
     from tfexp_semisup.pseudo_labels import confident_pseudo_labels
 
@@ -116,6 +110,7 @@ def test_fixmatch_mask_keeps_predictions_at_or_above_the_threshold():
 
 def test_distribution_alignment_stops_confidence_in_an_over_predicted_class():
     import keras
+
     from tfexp_semisup.fixmatch import DistributionAlignment
 
     align = DistributionAlignment(3, momentum=0.9)
@@ -306,6 +301,7 @@ def test_pseudo_label_diagnostics_compare_with_the_hidden_labels():
 
 def test_a_round_streams_the_pool_and_writes_predictions_as_targets(tmp_path):
     import tensorflow as tf
+
     from tfexp_semisup.pseudo_labels import PseudoLabelTally
     from tfexp_semisup.self_training import label_pool, read_pseudo_labels
 
@@ -340,6 +336,7 @@ def test_fixmatch_batches_carry_no_unlabeled_labels(digits):
 
 def test_augmenters_suit_the_data():
     import keras
+
     from tfexp_semisup.augment import augmenters
 
     aug = checked_config(compose(["+experiment=semisup"]).technique).augment
@@ -355,6 +352,7 @@ def test_augmenters_suit_the_data():
 
 def test_tabular_strong_view_swaps_features_between_rows():
     import keras
+
     from tfexp_semisup.augment import FeatureSwap
 
     x = np.arange(256 * 8, dtype="float32").reshape(256, 8)  # every value is unique: where it came from shows
@@ -366,6 +364,7 @@ def test_tabular_strong_view_swaps_features_between_rows():
 
 def test_sequence_views_shift_scale_and_cut_a_window():
     import keras
+
     from tfexp_semisup.augment import SequenceView, augmenters
 
     x = np.tile(np.arange(1, 33, dtype="float32"), (64, 1))  # 1..32: a shift is visible, a zero is a cut

@@ -16,12 +16,7 @@ from keras import ops
 
 from tfexp.losses import LossMean
 from tfexp_semisup.augment import augmenters
-from tfexp_semisup.pseudo_labels import (
-    INFERENCE_BATCH,
-    confident_pseudo_labels,
-    pool_stats,
-    validated_thresholds,
-)
+from tfexp_semisup.pseudo_labels import INFERENCE_BATCH, confident_pseudo_labels, pool_stats, validated_thresholds
 
 
 def consistency_loss(logits_strong, probs_weak, threshold):
