@@ -41,7 +41,7 @@ TECHNIQUES = {
     "distill_wide": Technique((*DISTILL, "model.hidden_units=[256,256]"), "student/test_accuracy", "baseline/test_accuracy", "teacher/test_accuracy"),
     "pseudo_label": Technique((*SEMISUP, "technique.method=pseudo_label"), "test_accuracy", "test_baseline_accuracy"),
     "autoencoder": Technique((*SEMISUP, "technique.method=autoencoder"), "test_accuracy", "test_baseline_accuracy"),
-    "fixmatch": Technique((*SEMISUP, "technique.method=fixmatch"), "test_accuracy", "test_baseline_accuracy"),
+    "fixmatch": Technique(("+experiment=fixmatch", "technique.baseline=true"), "test_accuracy", "test_baseline_accuracy"),
 }
 DATA = {
     "digits": (),

@@ -334,6 +334,15 @@ def test_fixmatch_batches_carry_no_unlabeled_labels(digits):
     assert all(row.tobytes() in pool_rows for row in x_u.numpy())
 
 
+def test_the_fixmatch_preset_is_the_semisup_preset_with_fixmatch_and_its_budget():
+    """``+experiment=fixmatch``: the same data, labels and rule as ``+experiment=semisup``, with
+    the 150 epochs FixMatch needs (it lost at 50: experiments/validation.md); overrides still win."""
+    semisup, fixmatch = compose(["+experiment=semisup"]), compose(["+experiment=fixmatch"])
+    assert fixmatch.technique == {**semisup.technique, "method": "fixmatch"} and semisup.technique.precision == 0.95
+    assert (fixmatch.data, fixmatch.model) == (semisup.data, semisup.model)
+    assert (semisup.trainer.epochs, fixmatch.trainer.epochs) == (50, 150)
+    assert compose(["+experiment=fixmatch", "trainer.epochs=3"]).trainer.epochs == 3
+
 def test_augmenters_suit_the_data():
     import keras
 
