@@ -63,6 +63,9 @@ class TrainerConfig:
     batch_size: int = 64
     optimizer: str = "adam"
     learning_rate: float = 1e-3
+    steps: Optional[int] = None
+    """The budget in optimizer steps instead of ``epochs``: each stage trains the epochs these
+    steps fill (rounded up), so one setting means the same on a small data set and a large one."""
     steps_per_epoch: Optional[int] = None
     """Limit each epoch to this many batches (``debug=fast`` uses it)."""
     verbose: int = 1
@@ -252,6 +255,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.epochs >= 1, "trainer.epochs", "an integer >= 1", t.epochs)
     _check(t.batch_size >= 1, "trainer.batch_size", "an integer >= 1", t.batch_size)
     _check(t.learning_rate > 0, "trainer.learning_rate", "a number > 0", t.learning_rate)
+    _check(t.steps is None or t.steps >= 1, "trainer.steps", "null or an integer >= 1", t.steps)
     _check(t.steps_per_epoch is None or t.steps_per_epoch >= 1, "trainer.steps_per_epoch", "null or an integer >= 1", t.steps_per_epoch)
     _check(t.verbose in (0, 1, 2), "trainer.verbose", "0, 1 or 2", t.verbose)
     _check(cfg.sweep.direction in ("maximize", "minimize"), "sweep.direction", "maximize or minimize", cfg.sweep.direction)

@@ -1,7 +1,8 @@
 """``resume=<run dir | MLflow run id>``: continue a run from its last checkpoint.
 
 The run continues with the config it was started with (saved beside its checkpoints);
-the only override allowed with ``resume=`` is a longer ``trainer.epochs``. A run killed after
+the only override allowed with ``resume=`` is a longer budget (``trainer.epochs``, or
+``trainer.steps`` for a run that counts steps). A run killed after
 its last epoch goes straight to evaluation and export. Refused, in one line naming the way
 out: a FINISHED run (unless it trains longer), a sweep's parent, a damaged checkpoint, and
 (tfexp/run_lock.py) a run that another process is running or resuming now.
@@ -19,7 +20,7 @@ from tfexp.checkpoint import CHECKPOINT_DIR, CONFIG_FILE, CheckpointState, Damag
 from tfexp.config import Config
 from tfexp.errors import ConfigError
 
-ALLOWED = ("resume", "trainer.epochs")
+ALLOWED = ("resume", "trainer.epochs", "trainer.steps")
 
 
 def save_run_config(cfg: DictConfig, output_dir: Path) -> None:
@@ -47,13 +48,13 @@ def resume_dir(cfg: DictConfig, pm) -> Path:
 
 
 def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple[DictConfig, CheckpointState]:
-    """The saved config of the run in ``run_dir`` (with a new ``trainer.epochs`` if given)
-    and the checkpoint it continues from."""
+    """The saved config of the run in ``run_dir`` (with a longer budget if given) and the
+    checkpoint it continues from."""
     changes = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ALLOWED]
     if changes:
         raise ConfigError(
             f"resume= continues a run with its own config; these overrides would change it: {' '.join(changes)}. "
-            f"Only trainer.epochs=N may be given (to train longer); start a new run to change anything else"
+            f"Only trainer.epochs=N (or trainer.steps=N) may be given (to train longer); start a new run to change anything else"
         )
     state = CheckpointState.read(run_dir)
     config_file = run_dir / CHECKPOINT_DIR / CONFIG_FILE
@@ -66,14 +67,20 @@ def resume_config(cfg: DictConfig, overrides: list[str], run_dir: Path) -> tuple
         saved = OmegaConf.merge(OmegaConf.structured(Config), upgraded(OmegaConf.to_container(OmegaConf.load(config_file))))  # typed again
     except Exception as exc:
         raise DamagedCheckpoint(config_file, f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    if any(o.split("=", 1)[0] == "trainer.epochs" for o in overrides):
-        saved.trainer.epochs = cfg.trainer.epochs
-    if state.completed and state.epoch + 1 >= saved.trainer.epochs:
+    budget = "steps" if saved.trainer.steps is not None else "epochs"
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides} - {"resume"}
+    if given - {f"trainer.{budget}"}:
+        raise ConfigError(f"resume={cfg.resume}: the run's budget is trainer.{budget}={saved.trainer[budget]}; train it longer with trainer.{budget}=N")
+    steps_before = saved.trainer.steps
+    if given:
+        saved.trainer[budget] = cfg.trainer[budget]
+    longer = saved.trainer.steps > steps_before if budget == "steps" else state.epoch + 1 < saved.trainer.epochs
+    if state.completed and not longer:
         raise ConfigError(
-            f"resume={cfg.resume}: the run already FINISHED all {saved.trainer.epochs} epochs, evaluated and exported. "
-            f"Train it longer with trainer.epochs=N (N > {saved.trainer.epochs}), or start a new run"
+            f"resume={cfg.resume}: the run already FINISHED all {saved.trainer[budget]} {budget}, evaluated and exported. "
+            f"Train it longer with trainer.{budget}=N (N > {saved.trainer[budget]}), or start a new run"
         )
     verify_files(state)
-    if state.epoch + 1 < saved.trainer.epochs:  # trains longer: evaluated and exported again after
+    if longer:  # evaluated and exported again after
         state = replace(state, test_metrics=None)
     return saved, state

@@ -150,6 +150,13 @@ class Run:
 
         return fit(self, model, **stage)
 
+    def stage_epochs(self, train: Any = None, steps_per_epoch: int | None = None) -> int:
+        """The epochs a stage on ``train`` trains (``trainer.epochs`` or ``trainer.steps``):
+        see :func:`tfexp.stages.stage_epochs`."""
+        from tfexp.stages import stage_epochs
+
+        return stage_epochs(self, train, steps_per_epoch)
+
     def evaluate(self, model: Any, split: str = "test", **kwargs: Any) -> dict[str, float]:
         """Evaluate on a split, logged under ``prefix``: see :func:`tfexp.stages.evaluate`."""
         from tfexp.stages import evaluate

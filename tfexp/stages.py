@@ -12,6 +12,7 @@ it was in, the SIGTERM stop, NaN recovery, and metrics under the stage's prefix.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Mapping, Sequence
 
 from tfexp.checkpoint import CheckpointState, NanLoss, WithState, finish_stage, recover_from_nan, restore_checkpoint
@@ -35,8 +36,9 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     """Train ``model`` (compiled) for the stage ``stage`` and return the run's history.
 
     ``train``/``val``: batches (default: the run's train and val splits); epochs
-    ``first_epoch`` to ``epochs`` (default ``trainer.epochs``: stages that continue one curve
-    start where the last ended); ``steps_per_epoch`` (default ``trainer.steps_per_epoch``);
+    ``first_epoch`` to ``epochs`` (default ``first_epoch`` + :func:`stage_epochs`: stages that
+    continue one curve start where the last ended); ``steps_per_epoch`` (default
+    ``trainer.steps_per_epoch``);
     ``callbacks`` run before the core's and ``trainer``'s (learning-rate schedule, early
     stopping: tfexp/trainer.py); ``saves``: the model the checkpoints hold when
     ``model`` wraps it (a Distiller saves its student); ``carries``: state the stage carries
@@ -49,7 +51,7 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
     t = run.cfg.trainer
     if train is None:
         check_batch_size(run, run.data)
-    epochs = epochs or t.epochs
+    epochs = epochs or first_epoch + stage_epochs(run, train, steps_per_epoch)
     saves = WithState(saves or model, carries) if carries else saves or model
     prefix = (f"{stage}/" if stage else "") if prefix is None else prefix
     resumed = _resume(run, saves, stage, epochs)
@@ -75,6 +77,26 @@ def fit(run, model, *, stage: str = "", train=None, val=None, epochs: int | None
 
 
 SKIP, CONTINUE = "skip", "continue"
+
+
+def stage_epochs(run, train=None, steps_per_epoch: int | None = None) -> int:
+    """The epochs a stage trains: ``trainer.epochs``, or with ``trainer.steps`` as many as
+    those optimizer steps fill, rounded up. An epoch's steps: ``steps_per_epoch`` (or
+    ``trainer.steps_per_epoch``), else the batches of ``train`` (default: the run's train split)."""
+    t = run.cfg.trainer
+    if t.steps is None:
+        return t.epochs
+    per_epoch = steps_per_epoch or t.steps_per_epoch
+    if per_epoch is None and train is not None:
+        per_epoch = int(train.cardinality()) if int(train.cardinality()) > 0 else None
+    if per_epoch is None and train is None and (size := run.data.spec.size("train")):
+        per_epoch = math.ceil(size / t.batch_size)
+    if per_epoch is None:
+        raise ConfigError(
+            f"trainer.steps={t.steps}: the stage's data does not say how many batches an epoch has, so the steps "
+            f"cannot be turned into epochs; give trainer.steps_per_epoch=N too, or use trainer.epochs instead"
+        )
+    return max(1, math.ceil(t.steps / per_epoch))
 
 
 def check_batch_size(run, data) -> None:

@@ -40,6 +40,8 @@ class RL:
         self.subject = {"agent": rl.agent, "env": rl.env_id}  # run name, tags, summary, export name
         if cfg.strategy.name != "default":
             raise ConfigError(f"strategy={cfg.strategy.name}: the rl technique trains on one device with its own loop. Use strategy=default.")
+        if cfg.trainer.steps is not None:
+            raise ConfigError(f"trainer.steps={cfg.trainer.steps}: the rl technique's budget is env steps, technique.total_steps (split into trainer.epochs rounds). Use technique.total_steps={cfg.trainer.steps}.")
         self.env_kwargs = dict(rl.env_kwargs)
         self.info = describe_env(rl.env_id, self.env_kwargs, rl.agent)
         self.solved_return = rl.solved_return if rl.solved_return is not None else self.info.reward_threshold

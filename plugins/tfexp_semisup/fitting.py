@@ -5,18 +5,18 @@ from __future__ import annotations
 
 def fit_stage(run, model, train, callbacks, stage: str, initial_epoch: int = 0, epochs: int | None = None,
               validation=None, prefix: str = "", **stage_kwargs):
-    """``trainer.epochs`` (or ``epochs``) epochs of the stage ``stage`` on the batches
-    ``train``, through the core's ``run.fit`` (checkpointed, resumable), validated on the
-    labeled validation split unless ``validation`` is given.
+    """``epochs`` epochs (default: the trainer's budget, ``trainer.epochs`` or ``trainer.steps``)
+    of the stage ``stage`` on the batches ``train``, through the core's ``run.fit``
+    (checkpointed, resumable), validated on the labeled validation split unless
+    ``validation`` is given.
 
     Epochs are numbered from ``initial_epoch``, so consecutive phases log one curve;
     with ``trainer.steps_per_epoch`` the data repeats instead of running out."""
     t = run.cfg.trainer
-    epochs = epochs or t.epochs
     run.fit(
         model, stage=stage, train=train.repeat() if t.steps_per_epoch is not None else train,
         val=validation if validation is not None else run.dataset("val"),
-        first_epoch=initial_epoch, epochs=initial_epoch + epochs, callbacks=callbacks, prefix=prefix, **stage_kwargs,
+        first_epoch=initial_epoch, epochs=initial_epoch + epochs if epochs else None, callbacks=callbacks, prefix=prefix, **stage_kwargs,
     )
 
 

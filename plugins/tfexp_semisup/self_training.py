@@ -68,15 +68,19 @@ def round_training_set(run, labeled_data, path: Path, accepted: int):
     mixed = tf.data.Dataset.sample_from_datasets(
         [labeled, pseudo], weights=[n / sum(sizes) for n in sizes], seed=run.cfg.seed, rerandomize_each_iteration=True
     )
+    # Both streams run out together: an epoch is their sum (what trainer.steps counts).
+    mixed = mixed.apply(tf.data.experimental.assert_cardinality(sum(sizes)))
     return mixed.batch(run.cfg.trainer.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def train_pseudo_label(run, model, labeled, pool, callbacks, cfg) -> None:
-    epochs = run.cfg.trainer.epochs
     path = run.output_dir / "semisup" / "pseudo-labels.tfrecord"
     # Each round is a stage: a resumed run skips the rounds it finished (relabeling the pool
-    # with their final weights) and continues the one it was in.
-    fit_stage(run, model, run.dataset("train", training=True, data=labeled), callbacks, stage="round-0")
+    # with their final weights) and continues the one it was in. Round r's epochs start at
+    # r x round 0's: with trainer.steps later rounds (more data) take fewer, never more.
+    first = run.dataset("train", training=True, data=labeled)
+    stride = run.stage_epochs(first)
+    fit_stage(run, model, first, callbacks, stage="round-0")
     for round_ in range(1, cfg.rounds + 1):
         batches = run.dataset("train", data=pool, batch_size=INFERENCE_BATCH)
         threshold = cfg.threshold
@@ -88,5 +92,5 @@ def train_pseudo_label(run, model, labeled, pool, callbacks, cfg) -> None:
         accepted = label_pool(model, batches, tally, path)
         run.log_metrics({f"pseudo/{k}": v for k, v in tally.stats().items()}, step=round_)
         train = round_training_set(run, labeled, path, accepted)
-        fit_stage(run, model, train, callbacks, stage=f"round-{round_}", initial_epoch=round_ * epochs)
+        fit_stage(run, model, train, callbacks, stage=f"round-{round_}", initial_epoch=round_ * stride)
     path.unlink(missing_ok=True)
