@@ -336,12 +336,13 @@ def test_fixmatch_batches_carry_no_unlabeled_labels(digits):
 
 def test_the_fixmatch_preset_is_the_semisup_preset_with_fixmatch_and_its_budget():
     """``+experiment=fixmatch``: the same data, labels and rule as ``+experiment=semisup``, with
-    the 150 epochs FixMatch needs (it lost at 50: experiments/validation.md); overrides still win."""
+    the budget FixMatch needs in steps (it lost at 50 epochs: experiments/validation.md);
+    tests/test_trainer_steps.py checks what the steps become."""
     semisup, fixmatch = compose(["+experiment=semisup"]), compose(["+experiment=fixmatch"])
     assert fixmatch.technique == {**semisup.technique, "method": "fixmatch"} and semisup.technique.precision == 0.95
     assert (fixmatch.data, fixmatch.model) == (semisup.data, semisup.model)
-    assert (semisup.trainer.epochs, fixmatch.trainer.epochs) == (50, 150)
-    assert compose(["+experiment=fixmatch", "trainer.epochs=3"]).trainer.epochs == 3
+    assert (semisup.trainer.steps, fixmatch.trainer.steps) == (None, 750)
+    assert compose(["+experiment=fixmatch", "trainer.steps=null"]).trainer.epochs == semisup.trainer.epochs
 
 def test_augmenters_suit_the_data():
     import keras
