@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from tfexp import hookimpl
 from tfexp.components import TechniqueSpec
+from tfexp.config import apply_debug
 from tfexp.data import Data
 from tfexp.errors import ConfigError, TfexpError
 from tfexp.testing import artifact_paths, compose, mlflow_runs, run_cli, store_uri, tiny_run
@@ -343,6 +344,7 @@ def test_the_fixmatch_preset_is_the_semisup_preset_with_fixmatch_and_its_budget(
     assert (fixmatch.data, fixmatch.model) == (semisup.data, semisup.model)
     assert (semisup.trainer.steps, fixmatch.trainer.steps) == (None, 750)
     assert compose(["+experiment=fixmatch", "trainer.steps=null"]).trainer.epochs == semisup.trainer.epochs
+    assert apply_debug(compose(["+experiment=fixmatch", "debug=fast"])).trainer.steps is None  # a smoke run stays one short epoch
 
 def test_augmenters_suit_the_data():
     import keras

@@ -88,7 +88,7 @@ def stage_epochs(run, train=None, steps_per_epoch: int | None = None) -> int:
         return t.epochs
     per_epoch = steps_per_epoch or t.steps_per_epoch
     if per_epoch is None and train is not None:
-        per_epoch = int(train.cardinality()) if int(train.cardinality()) > 0 else None
+        per_epoch = max(int(train.cardinality()), 0) or None  # INFINITE and UNKNOWN are negative
     if per_epoch is None and train is None and (size := run.data.spec.size("train")):
         per_epoch = math.ceil(size / t.batch_size)
     if per_epoch is None:

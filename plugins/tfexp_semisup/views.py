@@ -74,15 +74,8 @@ class TrainView(Data):
         self.source = f"{base.source} ({'labeled' if labeled else 'unlabeled'} part of train)"
 
     def records(self, split, *, training, seed, input_context, pipeline):
-        import tensorflow as tf
-
         ds = decoded_examples(self.base, split, training=training, seed=seed, input_context=input_context, pipeline=pipeline)
-        if split != "train":
-            return ds
-        ds = ds.filter(lambda x, y: self.rule.keep(x, y) == self.labeled)
-        # The census counted this view: said here, an epoch's length is known (trainer.steps,
-        # Keras' progress bar). A worker's shard is a part of unknown size.
-        return ds if input_context else ds.apply(tf.data.experimental.assert_cardinality(self.spec.size("train")))
+        return ds.filter(lambda x, y: self.rule.keep(x, y) == self.labeled) if split == "train" else ds
 
     def dataset(self, split, *, pipeline: Pipeline | None = None, **kwargs):
         """:meth:`Data.dataset`, with cache files of its own: the two views and their base

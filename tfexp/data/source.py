@@ -66,6 +66,11 @@ class Data(abc.ABC):
             raise ValueError(f"unknown split {split!r}; splits are {', '.join(SPLITS)}")
         pipeline = pipeline or Pipeline()
         ds = self.records(split, training=training, seed=seed, input_context=input_context, pipeline=pipeline)
+        if input_context is None and (size := self.spec.size(split)) is not None:
+            # A stream of files says its length: Keras knows an epoch's end from the first
+            # (progress bar, no "ran out of data"), and trainer.steps can count it. A worker's
+            # shard is a part of unknown size.
+            ds = ds.apply(tf.data.experimental.assert_cardinality(size))
         if pipeline.cache:
             shard = f"-{input_context.input_pipeline_id}" if input_context else ""
             ds = ds.cache("" if pipeline.cache == "memory" else f"{pipeline.cache}-{split}{shard}")
